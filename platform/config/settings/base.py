@@ -1,0 +1,241 @@
+"""VStore settings: one module, driven by the environment.
+
+Every value is parsed strictly: a malformed variable stops start-up with an error that names it
+(environs raises `Environment variable "X" invalid: ...`). `make run` and `make test` export
+DATABASE_URL and REDIS_URL for the embedded servers (see config.stack); set them yourself to use
+external ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from environs import Env
+
+env = Env()
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+VAR_DIR = env.path("VSTORE_VAR_DIR", BASE_DIR / "var")
+
+DEBUG = env.bool("DJANGO_DEBUG", False)
+# Required outside DEBUG: a missing key is an error naming DJANGO_SECRET_KEY, never a default.
+SECRET_KEY = (
+    env.str("DJANGO_SECRET_KEY", "insecure-dev-key-change-me")
+    if DEBUG
+    else env.str("DJANGO_SECRET_KEY")
+)
+# Shops live on subdomains of this domain (a.<PLATFORM_DOMAIN>); the platform site on the bare one.
+PLATFORM_DOMAIN = env.str("VSTORE_PLATFORM_DOMAIN", "localhost")
+# Custom domains are checked by the tenant middleware (unknown hosts get a 404 page), so the
+# host allow-list only has to keep out what can never be a shop.
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+WEB_PORT = env.int("VSTORE_WEB_PORT", 8000)
+# The port in shops' absolute links (canonical and share URLs): 80 behind nginx, 8000 in `make run`.
+VSTORE_SHOP_PORT = env.int("VSTORE_SHOP_PORT", 80)
+
+# --- apps: where data lives (DESIGN.md, "Where data lives") -------------------------------------
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "catalog",
+    "console",
+    "billing",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+]
+
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "storefront",
+    "cms",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.sitemaps",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# The schema that new shops are cloned from (kept migrated and seeded; see tenants.services).
+VSTORE_TEMPLATE_SCHEMA = "shop_template"
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "config.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "platform" / "config" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- data ---------------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.dj_db_url(
+        "DATABASE_URL",
+        engine="django_tenants.postgresql_backend",
+        # A new connection costs ~2.3 ms, more than a whole cached page (DESIGN.md figures).
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Wagtail caches site roots under fixed keys; the schema in every key keeps shops apart.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "KEY_PREFIX": env.str("VSTORE_CACHE_PREFIX", "vstore"),
+    }
+}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- files --------------------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", VAR_DIR / "static")
+MEDIA_URL = env.str("DJANGO_MEDIA_URL", "/media/")
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", VAR_DIR / "media")
+
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", "") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", "") or None
+# Shop media (product photos, article images) are public; signed URLs would defeat caching.
+AWS_QUERYSTRING_AUTH = env.bool("AWS_QUERYSTRING_AUTH", False)
+AWS_S3_FILE_OVERWRITE = False
+# "public-read" where the bucket has no public-read policy of its own.
+AWS_DEFAULT_ACL = env.str("AWS_DEFAULT_ACL", "") or None
+
+STORAGES = {
+    "default": {
+        "BACKEND": "config.storage.ShopS3Storage"
+        if AWS_STORAGE_BUCKET_NAME
+        else "config.storage.ShopFileSystemStorage",
+    },
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- background work ----------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_TIMEZONE = "Asia/Shanghai"
+
+# --- people and text ----------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+_email = env.dj_email_url("EMAIL_URL", "console:")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "VStore <noreply@vstore.localhost>")
+
+# --- Wagtail ------------------------------------------------------------------------------------
+
+WAGTAIL_SITE_NAME = "VStore"
+WAGTAILADMIN_BASE_URL = env.str("WAGTAILADMIN_BASE_URL", f"http://{PLATFORM_DOMAIN}:{WEB_PORT}")
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAIL_I18N_ENABLED = False
+WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
+WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# --- security -----------------------------------------------------------------------------------
+
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.shop_not_found"

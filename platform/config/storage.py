@@ -1,0 +1,38 @@
+"""File storage that keeps every shop's files under its own schema's prefix.
+
+The prefix goes into the stored name itself (not only the path on disk), so a file's URL is right
+whichever schema computes it: the shop's admin, the platform console or a Celery task.
+"""
+
+from __future__ import annotations
+
+from django.core.files.storage import FileSystemStorage
+from django.db import connection
+from storages.backends.s3 import S3Storage
+
+
+def schema_prefixed(name: str) -> str:
+    schema = connection.schema_name
+    if name.startswith(f"{schema}/"):
+        return name
+    return f"{schema}/{name}"
+
+
+class SchemaPrefixMixin:
+    # Both entry points: model fields call generate_filename, while code that writes files
+    # itself (PDF tasks, imports) calls save() directly and would otherwise skip the prefix.
+    def generate_filename(self, filename: str) -> str:
+        return super().generate_filename(schema_prefixed(filename))  # type: ignore[misc]
+
+    def save(self, name: str | None, content, max_length: int | None = None) -> str:
+        if name is None:
+            name = content.name
+        return super().save(schema_prefixed(name), content, max_length)  # type: ignore[misc]
+
+
+class ShopFileSystemStorage(SchemaPrefixMixin, FileSystemStorage):
+    pass
+
+
+class ShopS3Storage(SchemaPrefixMixin, S3Storage):
+    pass

@@ -1,0 +1,16 @@
+"""A shop (a creator's subdomain or custom domain): Wagtail admin, documents, pages."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.contrib.sitemaps.views import sitemap
+from wagtail.documents import urls as wagtaildocs_urls
+
+urlpatterns = [
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("sitemap.xml", sitemap),
+    path("", include(wagtail_urls)),
+]

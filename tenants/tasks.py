@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+from wagtail.models import Site
+
+
+@shared_task
+def shop_health() -> dict[str, object]:
+    """Report which schema the worker ran in and what that schema's site is: a tenant ping."""
+    schema = connection.schema_name
+    if schema == "public":
+        return {"schema": schema, "site": None}
+    site = Site.objects.get(is_default_site=True)
+    return {"schema": schema, "site": site.hostname}

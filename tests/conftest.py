@@ -1,0 +1,100 @@
+"""Shared fixtures: the template and two shops made once per session, real services around them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tenants.models import Tenant
+from tenants.services import platform_ensure, shop_create, template_ensure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Shops:
+    a: Tenant
+    b: Tenant
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, plus the platform tenant and the shop template (migrated once)."""
+    with django_db_blocker.unblock():
+        platform_ensure()
+        template_ensure()
+
+
+@pytest.fixture(scope="session")
+def shops(django_db_setup, django_db_blocker) -> Shops:
+    """Two committed shops, a.localhost and b.localhost, cloned from the template."""
+    with django_db_blocker.unblock():
+        made = {}
+        for sub in ("a", "b"):
+            tenant = Tenant.objects.filter(schema_name=f"shop_{sub}").first()
+            made[sub] = tenant or shop_create(name=f"Shop {sub.upper()}", subdomain=sub)
+    return Shops(a=made["a"], b=made["b"])
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test() -> Iterator[None]:
+    # The tenant middleware leaves the connection on the last shop a test client visited.
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def shop_client() -> type[Client]:
+    """Client(host) for a shop's host name: shop_client("a.localhost").get("/")."""
+
+    class HostClient(Client):
+        def __init__(self, host: str, **kwargs):
+            super().__init__(HTTP_HOST=host, **kwargs)
+
+    return HostClient
+
+
+def database_url_for_children() -> str:
+    """DATABASE_URL of the test database, for processes the tests start (Celery worker, server)."""
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = quote(s["HOST"] or "", safe="")
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(shops) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on the test database and the test Redis."""
+    env = dict(os.environ, DATABASE_URL=database_url_for_children())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-l", "warning"],
+        env=env,
+        cwd=ROOT,
+    )
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[str]:
+    """moto's S3 in server mode on loopback; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
