@@ -32,7 +32,7 @@ fmt: $(INSTALLED)
 	$(VENV)/bin/ruff format .
 
 bench: $(INSTALLED) sysdeps
-	@for b in bench/*.py; do echo "== $$b"; $(PY) -m config.stack exec -- $(PY) $$b || exit 1; done
+	@shopt -s nullglob; for b in bench/*.py; do echo "== $$b"; $(PY) -m config.stack exec -- $(PY) $$b || exit 1; done
 
 shell: $(INSTALLED)
 	$(PY) -m config.stack exec -- $(PY) manage.py shell

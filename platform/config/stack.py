@@ -90,6 +90,7 @@ def services(var_dir: Path, *, durable: bool = True) -> Iterator[dict[str, str]]
             print("· starting embedded Redis", flush=True)
             env["REDIS_URL"] = stack.enter_context(embedded_redis(var_dir / "redis"))
         yield env
+        print("· stopping PostgreSQL and Redis", flush=True)
 
 
 def manage(env: dict[str, str], *args: str) -> None:

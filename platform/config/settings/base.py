@@ -149,6 +149,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # --- files --------------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "platform" / "config" / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", VAR_DIR / "static")
 MEDIA_URL = env.str("DJANGO_MEDIA_URL", "/media/")
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", VAR_DIR / "media")
