@@ -164,7 +164,9 @@ VStore is running. Ctrl-C stops everything; `make run` again reuses the data in 
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    with services(ROOT / "var" / "test", durable=False) as env:
+    # VSTORE_TEST_DIR lets two suites run side by side, each on its own servers.
+    test_dir = Path(os.environ.get("VSTORE_TEST_DIR") or ROOT / "var" / "test").resolve()
+    with services(test_dir, durable=False) as env:
         env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
         started = time.perf_counter()
         code = subprocess.call([sys.executable, "-m", "pytest", *args.rest], env=env, cwd=ROOT)

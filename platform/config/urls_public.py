@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from tenants import views as tenant_views
 
@@ -11,6 +12,9 @@ from .api import api
 
 urlpatterns = [
     path("", tenant_views.platform_home, name="platform-home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

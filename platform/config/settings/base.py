@@ -240,3 +240,4 @@ LOGGING = {
 }
 
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.shop_not_found"
+LOGIN_URL = "login"

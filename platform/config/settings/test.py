@@ -8,7 +8,6 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("VSTORE_CACHE_PREFIX", "vstore-test")
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
 
 # Tests open and close many connections across threads and a Celery worker process; a pooled
 # connection kept by a finished thread would block DROP DATABASE at the end of the run.
@@ -17,6 +16,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", BASE_DIR / "var" / "test" / "media")
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,13 @@
+"""The platform-staff console at /console/ on the platform domain."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+]
