@@ -13,3 +13,11 @@ def shop_health() -> dict[str, object]:
         return {"schema": schema, "site": None}
     site = Site.objects.get(is_default_site=True)
     return {"schema": schema, "site": site.hostname}
+
+
+@shared_task(ignore_result=True)
+def pool_refill_task() -> int:
+    """Keep the warm pool full (after each sign-up, and on a beat schedule)."""
+    from .provisioning import pool_refill
+
+    return pool_refill()

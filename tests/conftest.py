@@ -15,7 +15,8 @@ from django.db import connection
 from django.test import Client
 
 from tenants.models import Tenant
-from tenants.services import platform_ensure, shop_create, template_ensure
+from tenants.provisioning import template_ensure
+from tenants.services import platform_ensure, shop_create
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,3 +99,51 @@ def moto_s3() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+# --- catalog ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog_media(tmp_path):
+    """Uploads go to a throwaway local directory (schema-prefixed like every upload)."""
+    from django.test import override_settings
+
+    local = {"BACKEND": "config.storage.ShopFileSystemStorage"}
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(MEDIA_ROOT=tmp_path, STORAGES={"default": local, "staticfiles": static}):
+        yield tmp_path
+
+
+@pytest.fixture
+def catalog_s3(moto_s3):
+    """Uploads go to a fresh bucket on moto's S3 server; yields (boto3 client, bucket name)."""
+    import uuid
+
+    import boto3
+    from django.test import override_settings
+
+    bucket = f"catalog-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=bucket)
+    s3 = {
+        "BACKEND": "config.storage.ShopS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": moto_s3,
+            "region_name": "us-east-1",
+            "access_key": "testing",
+            "secret_key": "testing",
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={"default": s3, "staticfiles": static}):
+        yield client, bucket

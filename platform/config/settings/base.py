@@ -62,6 +62,7 @@ TENANT_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.sitemaps",
+    "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -81,7 +82,9 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 # The schema that new shops are cloned from (kept migrated and seeded; see tenants.services).
-VSTORE_TEMPLATE_SCHEMA = "shop_template"
+VSTORE_TEMPLATE_SCHEMA = "template_shop"
+# Pre-cloned schemas kept ready for sign-up (refilled by Celery).
+VSTORE_POOL_SIZE = env.int("VSTORE_POOL_SIZE", 3)
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
@@ -113,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "wagtail.contrib.settings.context_processors.settings",
             ],
         },
     },
@@ -248,3 +252,69 @@ LOGGING = {
 
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.shop_not_found"
 LOGIN_URL = "login"
+
+# --- payments (billing.payments) ----------------------------------------------------------------
+# Providers are switched on by their keys: the sandbox is always there (its RSA key pair is made
+# under VSTORE_VAR_DIR on first use unless VSTORE_SANDBOX_PRIVATE_KEY is set); WeChat Pay and
+# Alipay are enabled when their merchant id is set, and then every one of their keys is required.
+# Keys are PEM text (newlines may be written as "\n"). A malformed value stops start-up.
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+
+def _pem(name: str, *, required: bool) -> str:
+    value = env.str(name, "").replace("\\n", "\n").strip()
+    if not value and required:
+        raise ImproperlyConfigured(f'Environment variable "{name}" is required')
+    if value and not (value.startswith("-----BEGIN ") and "-----END " in value):
+        raise ImproperlyConfigured(f'Environment variable "{name}" invalid: not a PEM key')
+    return value
+
+
+def _str(name: str, *, required: bool) -> str:
+    value = env.str(name, "").strip()
+    if not value and required:
+        raise ImproperlyConfigured(f'Environment variable "{name}" is required')
+    return value
+
+
+def _url(name: str, default: str) -> str:
+    value = env.url(name, default)  # a set variable must parse as a URL; the default is a str
+    return (value if isinstance(value, str) else value.geturl()).rstrip("/")
+
+
+# Where providers send asynchronous notifications: <this>/pay/notify/<provider>/ (platform site).
+VSTORE_PAYMENT_NOTIFY_BASE_URL = _url(
+    "VSTORE_PAYMENT_NOTIFY_BASE_URL", f"http://{PLATFORM_DOMAIN}:{WEB_PORT}"
+)
+# Dotted path of `hook(payment) -> None`, run after the commit that captures a payment (see
+# billing.services.payment_captured_hook). Empty: captures are only logged.
+VSTORE_PAYMENT_CAPTURED_HOOK = env.str("VSTORE_PAYMENT_CAPTURED_HOOK", "")
+
+VSTORE_SANDBOX_PRIVATE_KEY = _pem("VSTORE_SANDBOX_PRIVATE_KEY", required=False)
+VSTORE_SANDBOX_MERCHANT_ID = env.str("VSTORE_SANDBOX_MERCHANT_ID", "vstore-sandbox")
+
+WECHATPAY_MCHID = _str("WECHATPAY_MCHID", required=False)
+WECHATPAY_APPID = _str("WECHATPAY_APPID", required=bool(WECHATPAY_MCHID))
+# The merchant's API certificate: its private key signs our requests, its serial names it.
+WECHATPAY_PRIVATE_KEY = _pem("WECHATPAY_PRIVATE_KEY", required=bool(WECHATPAY_MCHID))
+WECHATPAY_CERT_SERIAL_NO = _str("WECHATPAY_CERT_SERIAL_NO", required=bool(WECHATPAY_MCHID))
+# "微信支付公钥" and its id (PUB_KEY_ID_…): verify notifications and responses (Wechatpay-Serial).
+WECHATPAY_PUBLIC_KEY = _pem("WECHATPAY_PUBLIC_KEY", required=bool(WECHATPAY_MCHID))
+WECHATPAY_PUBLIC_KEY_ID = _str("WECHATPAY_PUBLIC_KEY_ID", required=bool(WECHATPAY_MCHID))
+# APIv3 key: exactly 32 bytes, decrypts the AEAD_AES_256_GCM resource of notifications.
+WECHATPAY_API_V3_KEY = _str("WECHATPAY_API_V3_KEY", required=bool(WECHATPAY_MCHID))
+if WECHATPAY_API_V3_KEY and len(WECHATPAY_API_V3_KEY.encode()) != 32:
+    raise ImproperlyConfigured('Environment variable "WECHATPAY_API_V3_KEY" invalid: not 32 bytes')
+WECHATPAY_BASE_URL = _url("WECHATPAY_BASE_URL", "https://api.mch.weixin.qq.com")
+
+ALIPAY_APP_ID = _str("ALIPAY_APP_ID", required=False)
+# The merchant's PID (2088…): notifications for another seller are refused.
+ALIPAY_SELLER_ID = _str("ALIPAY_SELLER_ID", required=bool(ALIPAY_APP_ID))
+ALIPAY_APP_PRIVATE_KEY = _pem("ALIPAY_APP_PRIVATE_KEY", required=bool(ALIPAY_APP_ID))
+ALIPAY_PUBLIC_KEY = _pem("ALIPAY_PUBLIC_KEY", required=bool(ALIPAY_APP_ID))
+ALIPAY_GATEWAY_URL = _url("ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gateway.do")
+# Alipay re-sends a notification for 25 hours; one older than this is refused as stale.
+ALIPAY_NOTIFY_MAX_AGE_SECONDS = env.int("ALIPAY_NOTIFY_MAX_AGE_SECONDS", 26 * 3600)
+# Outgoing calls to the providers' APIs (refund, query): seconds before giving up.
+VSTORE_PAYMENT_HTTP_TIMEOUT = env.float("VSTORE_PAYMENT_HTTP_TIMEOUT", 10.0)

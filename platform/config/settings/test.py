@@ -18,3 +18,4 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_AUTOREFRESH = True
+VSTORE_POOL_SIZE = 0  # tests fill the warm pool explicitly, so no refill races a test

@@ -5,7 +5,8 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.services import shop_create, shop_host
+from tenants.provisioning import shop_host
+from tenants.services import shop_create
 
 
 class Command(BaseCommand):

@@ -1,0 +1,110 @@
+"""The starter site every new shop gets, and making it the creator's own.
+
+Callers run these inside a shop's tenant context. `starter_site_ensure` runs once, on the
+template schema; new shops are clones of it, so `shop_personalise` only updates a few rows.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from wagtail.models import Page, Site
+
+from .models import AboutPage, ArticlePage, HomePage, ShopIndexPage, ShopSettings
+from .themes import DEFAULT_THEME, THEMES
+
+SAMPLE_ARTICLE = [
+    {
+        "type": "paragraph",
+        "value": "<p>这是你的第一篇文章。在后台编辑它，写下你的故事，再插入商品卡片，"
+        "读者就能边看边买。</p><p>This is your first article: edit it in your admin, "
+        "tell your story and add product cards so readers can buy as they read.</p>",
+    },
+    {"type": "quote", "value": "好物分享，从真实体验开始。"},
+]
+
+
+@transaction.atomic
+def starter_site_ensure() -> HomePage:
+    """Give the current schema its starter pages and settings. Idempotent."""
+    home = HomePage.objects.first()
+    if home is None:
+        home = Page.get_first_root_node().add_child(
+            instance=HomePage(
+                title="我的小店",
+                # "home" stays taken by Wagtail's welcome page until it is deleted below.
+                slug="shop-home",
+                intro="<p>欢迎光临！这里是我的小店。</p><p>Welcome to my shop!</p>",
+            )
+        )
+    site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
+    site.root_page = home
+    site.hostname = "template.invalid"
+    site.port = 80
+    site.site_name = home.title
+    site.save()
+    # Wagtail's first migration leaves a plain "Welcome" page at depth 2; a shop has no use for it.
+    welcome_type = ContentType.objects.get_for_model(Page)
+    Page.objects.filter(depth=2, content_type=welcome_type).exclude(pk=home.pk).delete()
+
+    if not AboutPage.objects.exists():
+        home.add_child(
+            instance=AboutPage(
+                title="关于我 About me",
+                slug="about",
+                body="<p>介绍一下你自己：你是谁，为什么推荐这些好物。</p>",
+            )
+        )
+    if not ShopIndexPage.objects.exists():
+        home.add_child(
+            instance=ShopIndexPage(
+                title="小店 Shop", slug="shop", intro="<p>我亲自挑选的好物。</p>"
+            )
+        )
+    if not ArticlePage.objects.exists():
+        home.add_child(
+            instance=ArticlePage(
+                title="欢迎来到我的小店",
+                slug="welcome",
+                summary="第一篇文章 · My first article",
+                body=SAMPLE_ARTICLE,
+            )
+        )
+    ShopSettings.objects.get_or_create(site=site, defaults={"theme": DEFAULT_THEME})
+    return home
+
+
+@transaction.atomic
+def shop_personalise(
+    *,
+    site_name: str,
+    hostname: str,
+    port: int,
+    theme: str = "",
+    admin_username: str = "",
+    admin_email: str = "",
+    admin_password_hash: str = "",
+) -> Site:
+    """Make a freshly cloned schema the creator's: host, name, theme and her admin login.
+
+    Plain UPDATEs: the cloned pages need new titles, not new revisions and their signals.
+    """
+    site = Site.objects.select_for_update().get(is_default_site=True)
+    Site.objects.filter(pk=site.pk).update(hostname=hostname, port=port, site_name=site_name)
+    Page.objects.filter(pk=site.root_page_id).update(title=site_name, draft_title=site_name)
+    if theme:
+        if theme not in THEMES:
+            raise ValueError(f"unknown theme {theme!r}")
+        ShopSettings.objects.filter(site_id=site.pk).update(theme=theme)
+    if admin_username:
+        get_user_model().objects.create(
+            username=admin_username,
+            email=admin_email,
+            password=admin_password_hash,
+            is_staff=True,
+            # The creator owns everything in her own schema, and nothing outside it.
+            is_superuser=True,
+        )
+    site.refresh_from_db()
+    return site
