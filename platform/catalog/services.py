@@ -293,18 +293,22 @@ class PriceTerms:
     max_retail_fen: int
 
 
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def fen_parse(value: Any, *, field: str = "price") -> int:
     """A price as a whole, non-negative number of fen; anything else is a clear error."""
     if isinstance(value, bool):
-        raise ValidationError({field: _("Enter a whole number of fen.")}, code="not_integer")
+        raise _field_error(field, _("Enter a whole number of fen."), "not_integer")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value.strip())
     else:
-        raise ValidationError({field: _("Enter a whole number of fen.")}, code="not_integer")
+        raise _field_error(field, _("Enter a whole number of fen."), "not_integer")
     if number < 0:
-        raise ValidationError({field: _("A price cannot be negative.")}, code="negative")
+        raise _field_error(field, _("A price cannot be negative."), "negative")
     return number
 
 
@@ -336,20 +340,18 @@ def retail_price_check(*, sku: SKU, retail_price_fen: Any) -> int:
     """A creator's retail price for SKU, within the supplier's bounds (in fen)."""
     price = fen_parse(retail_price_fen, field="retail_price_fen")
     if price < sku.min_retail_fen:
-        raise ValidationError(
-            {
-                "retail_price_fen": _("%(sku)s: the price is below the minimum of %(min)s fen.")
-                % {"sku": sku.label, "min": sku.min_retail_fen}
-            },
-            code="below_min",
+        raise _field_error(
+            "retail_price_fen",
+            _("%(sku)s: the price is below the minimum of %(min)s fen.")
+            % {"sku": sku.label, "min": sku.min_retail_fen},
+            "below_min",
         )
     if price > sku.max_retail_fen:
-        raise ValidationError(
-            {
-                "retail_price_fen": _("%(sku)s: the price is above the maximum of %(max)s fen.")
-                % {"sku": sku.label, "max": sku.max_retail_fen}
-            },
-            code="above_max",
+        raise _field_error(
+            "retail_price_fen",
+            _("%(sku)s: the price is above the maximum of %(max)s fen.")
+            % {"sku": sku.label, "max": sku.max_retail_fen},
+            "above_max",
         )
     return price
 
