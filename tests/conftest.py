@@ -147,3 +147,46 @@ def catalog_s3(moto_s3):
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     with override_settings(STORAGES={"default": s3, "staticfiles": static}):
         yield client, bucket
+
+
+# --- payments (billing) -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Database access without a wrapping transaction, for tests that need other threads or
+    processes to see their rows. Unlike pytest-django's `transactional_db` it does not flush the
+    database afterwards (which would empty the tenants tables under the session's shops): it
+    deletes the billing rows it made instead.
+    """
+    from billing.models import Payment, PaymentNotification, Refund, SandboxTrade
+
+    with django_db_blocker.unblock():
+        yield
+        for model in (PaymentNotification, Refund, Payment, SandboxTrade):
+            model.objects.all().delete()
+
+
+@pytest.fixture
+def platform_server(committed_db) -> Iterator[str]:
+    """This Django project served over HTTP on loopback in a thread; yields http://localhost:PORT.
+
+    Requests for "localhost" reach the platform site (urls_public), as they do in `make run`.
+    """
+    import threading
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("pay/", include("billing.urls")),
 ]

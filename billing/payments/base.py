@@ -1,0 +1,151 @@
+"""What every payment provider does, and what it hands back.
+
+A provider turns a Payment into what the buyer is sent to, turns an incoming HTTP notification
+into a verified `Notification` (or raises), says exactly what HTTP answer the provider expects,
+and talks to the provider's API for queries and refunds. Only the provider's own module knows
+its signature scheme and SDK; the services and views see this interface only.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from billing.models import Payment
+
+
+class NotificationError(Exception):
+    """A notification that must not be acted on; the view answers 400."""
+
+
+class BadSignature(NotificationError):
+    pass
+
+
+class StaleNotification(NotificationError):
+    pass
+
+
+class MalformedNotification(NotificationError):
+    pass
+
+
+class ProviderError(Exception):
+    """The provider's API refused a request or could not be reached; safe to retry."""
+
+
+class Event(enum.StrEnum):
+    """What a notification says happened, in the providers' common terms."""
+
+    PAID = "paid"  # the buyer paid: capture
+    CLOSED = "closed"  # the trade was closed at the provider
+    REFUND_SUCCEEDED = "refund_succeeded"
+    REFUND_FAILED = "refund_failed"
+    PENDING = "pending"  # created, waiting for the buyer: nothing to do
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """The parts of an HTTP request a provider verifies: header names are lower-case."""
+
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification, in fen and in the provider's ids."""
+
+    provider: str
+    id: str
+    event: Event
+    out_trade_no: str
+    amount: int | None  # fen: for a payment the amount paid, for a refund the amount refunded
+    currency: str
+    merchant_id: str
+    app_id: str
+    provider_trade_id: str
+    occurred_at: datetime | None
+    out_refund_no: str = ""
+    provider_refund_id: str = ""
+    # What the provider's own event name was (TRANSACTION.SUCCESS, TRADE_SUCCESS, …), for logs.
+    raw_event: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The exact HTTP answer the provider expects."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where the buyer is sent to pay: a URL to open or show as a QR code."""
+
+    url: str
+    kind: str = "redirect"  # "redirect" (open it) or "qrcode" (show it)
+
+
+@dataclass(frozen=True)
+class TradeState:
+    """What the provider says about a payment when asked."""
+
+    out_trade_no: str
+    paid: bool
+    status: str  # the provider's own word (SUCCESS, TRADE_SUCCESS, paid, …)
+    amount: int | None
+    provider_trade_id: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    provider_refund_id: str
+    succeeded: bool  # False: accepted and still processing (a notification will follow)
+
+
+class PaymentProvider(abc.ABC):
+    name: str
+    # The merchant and app we accept notifications for (an empty app_id is not checked).
+    merchant_id: str
+    app_id: str = ""
+
+    @abc.abstractmethod
+    def create_payment(self, payment: Payment, *, description: str, return_url: str) -> Checkout:
+        """Register the payment with the provider; where to send the buyer."""
+
+    @abc.abstractmethod
+    def parse_notification(self, request: IncomingRequest) -> Notification:
+        """Verify and decode; raise BadSignature, StaleNotification or MalformedNotification."""
+
+    @abc.abstractmethod
+    def acknowledgement(self, *, accepted: bool) -> Acknowledgement:
+        """The answer for a notification we took (or refused: the provider will retry)."""
+
+    @abc.abstractmethod
+    def query(self, payment: Payment) -> TradeState:
+        """Ask the provider what became of the payment."""
+
+    @abc.abstractmethod
+    def refund(
+        self, payment: Payment, *, amount: int, out_refund_no: str, reason: str = ""
+    ) -> RefundResult:
+        """Refund `amount` fen. `out_refund_no` is stable across retries: the provider dedups."""
+
+
+def notify_url(provider_name: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.VSTORE_PAYMENT_NOTIFY_BASE_URL}/pay/notify/{provider_name}/"

@@ -1,0 +1,45 @@
+"""Background work for payments: the sandbox provider's notification sender."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from celery import shared_task
+
+from .models import SandboxTrade
+from .payments import sandbox
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def sandbox_notification_send(
+    self, *, trade_id: int, event: str, notification_id: str, amount: int | None = None
+) -> int:
+    """POST one signed sandbox notification to the notify URL the payment was created with.
+
+    Like a real provider: the same notification id on every attempt, a fresh timestamp and
+    signature each time, retried with backoff until the receiver answers 200.
+    """
+    from django.conf import settings
+
+    trade = SandboxTrade.objects.get(pk=trade_id)
+    body = sandbox.notification_body(
+        trade,
+        event=event,
+        merchant_id=settings.VSTORE_SANDBOX_MERCHANT_ID,
+        notification_id=notification_id,
+        amount=amount,
+    )
+    headers = sandbox.notification_sign(body, key=sandbox.sandbox_private_key())
+    headers["Content-Type"] = "application/json"
+    try:
+        response = requests.post(trade.notify_url, data=body, headers=headers, timeout=10)
+        status = response.status_code
+    except requests.RequestException as exc:
+        logger.warning("sandbox notification %s not delivered: %s", notification_id, exc)
+        status = 0
+    if status != 200:
+        raise self.retry(countdown=min(2**self.request.retries * 5, 600))
+    return status

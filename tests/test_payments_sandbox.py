@@ -1,0 +1,392 @@
+"""The sandbox provider and the notification handling every provider shares.
+
+Notifications here are signed with the sandbox's real RSA key and go through the real notify
+view; the end-to-end test pays on the hosted page and lets the real Celery worker deliver the
+notification over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from billing.models import Payment, PaymentNotification, Refund, SandboxTrade
+from billing.payments import sandbox, signing
+from billing.payments.base import Event, IncomingRequest, StaleNotification
+from billing.payments.registry import provider_get
+from billing.services import (
+    PaymentError,
+    RefundRefused,
+    payment_create,
+    payment_expire,
+    payment_notification_handle,
+    payment_refund,
+)
+
+NOTIFY = "/pay/notify/sandbox/"
+
+
+def platform() -> Client:
+    return Client(HTTP_HOST="localhost")
+
+
+def new_payment(shops, *, amount: int = 8800, minutes: int = 30, order: str = "A1001") -> Payment:
+    return payment_create(
+        tenant=shops.a,
+        order_number=order,
+        amount=amount,
+        provider="sandbox",
+        expires_at=timezone.now() + timedelta(minutes=minutes),
+        description="Shop A order",
+    )
+
+
+def post_notification(
+    payment: Payment,
+    *,
+    event: str = "paid",
+    notification_id: str | None = None,
+    amount: int | None = None,
+    merchant_id: str | None = None,
+    timestamp: int | None = None,
+    key: signing.PrivateKey | None = None,
+    tamper: bool = False,
+    client: Client | None = None,
+    **extra: str,
+):
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    body = sandbox.notification_body(
+        trade,
+        event=event,
+        merchant_id=merchant_id or "vstore-sandbox",
+        notification_id=notification_id,
+        amount=amount,
+        **extra,
+    )
+    headers = sandbox.notification_sign(
+        body, key=key or sandbox.sandbox_private_key(), timestamp=timestamp
+    )
+    if tamper:
+        body = body.replace(b'"amount":', b'"amount":1')
+    return (client or platform()).post(
+        NOTIFY,
+        data=body,
+        content_type="application/json",
+        headers={k: v for k, v in headers.items()},
+    )
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_creating_a_sandbox_payment_opens_a_hosted_pay_page(shops):
+    payment = new_payment(shops)
+
+    assert payment.status == Payment.Status.CREATED
+    assert payment.checkout_url.endswith(f"/pay/sandbox/{payment.out_trade_no}/")
+    page = platform().get(f"/pay/sandbox/{payment.out_trade_no}/")
+    assert page.status_code == 200
+    assert "¥88.00" in page.text
+    assert 'value="pay"' in page.text and 'value="cancel"' in page.text
+    assert 'name="viewport"' in page.text
+
+
+def test_a_good_notification_captures_the_payment_once(shops):
+    payment = new_payment(shops)
+
+    response = post_notification(payment)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.provider_trade_id.startswith("SBX")
+    assert payment.captured_at is not None
+    record = PaymentNotification.objects.get(payment=payment)
+    assert record.outcome == PaymentNotification.Outcome.CAPTURED
+    assert "x-sandbox-signature" in record.headers
+
+
+def test_a_bad_signature_gets_400_and_changes_nothing(shops):
+    payment = new_payment(shops)
+    stranger = signing.private_key_generate()
+
+    forged = post_notification(payment, key=stranger)
+    tampered = post_notification(payment, tamper=True)
+
+    assert forged.status_code == 400
+    assert tampered.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert not PaymentNotification.objects.exists()
+
+
+def test_a_notification_without_signature_headers_gets_400(shops):
+    payment = new_payment(shops)
+
+    response = platform().post(NOTIFY, data=b'{"id":"x"}', content_type="application/json")
+
+    assert response.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+def test_a_stale_notification_is_refused(shops):
+    payment = new_payment(shops)
+
+    response = post_notification(payment, timestamp=int(time.time()) - 301)
+
+    assert response.status_code == 400
+    assert response.text == "StaleNotification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    with pytest.raises(StaleNotification):
+        body = b"{}"
+        headers = sandbox.notification_sign(
+            body, key=sandbox.sandbox_private_key(), timestamp=int(time.time()) + 600
+        )
+        provider_get("sandbox").parse_notification(
+            IncomingRequest(headers={k.lower(): v for k, v in headers.items()}, body=body)
+        )
+
+
+def test_a_wrong_amount_is_refused_logged_and_not_captured(shops, caplog):
+    payment = new_payment(shops)
+
+    response = post_notification(payment, amount=1)
+
+    assert response.status_code == 400
+    assert response.json() == {"status": "refused"}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    record = PaymentNotification.objects.get()
+    assert record.outcome == PaymentNotification.Outcome.REFUSED_AMOUNT
+    assert any("REFUSED" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+
+
+def test_a_wrong_merchant_is_refused(shops, caplog):
+    payment = new_payment(shops)
+
+    response = post_notification(payment, merchant_id="someone-else")
+
+    assert response.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert PaymentNotification.objects.get().outcome == "refused_merchant"
+    assert any("someone-else" in r.getMessage() for r in caplog.records)
+
+
+def test_the_same_notification_ten_times_captures_once(shops, django_capture_on_commit_callbacks):
+    payment = new_payment(shops)
+
+    with django_capture_on_commit_callbacks() as hooks:
+        answers = [post_notification(payment, notification_id="SBN-same") for _ in range(10)]
+
+    assert [a.status_code for a in answers] == [200] * 10
+    assert all(a.json() == {"status": "ok"} for a in answers)
+    assert PaymentNotification.objects.count() == 1
+    assert len(hooks) == 1
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+
+
+def test_a_refused_notification_repeated_is_refused_the_same_way(shops):
+    payment = new_payment(shops)
+
+    answers = [post_notification(payment, amount=1, notification_id="SBN-bad") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert PaymentNotification.objects.count() == 1
+
+
+def test_closed_and_refund_events_before_paid_change_nothing_then_paid_captures(shops):
+    payment = new_payment(shops)
+
+    closed = post_notification(payment, event="closed")
+    refund = post_notification(
+        payment, event="refund_succeeded", out_refund_no="RFNOSUCH", refund_id="SBR1"
+    )
+    payment.refresh_from_db()
+    assert closed.status_code == refund.status_code == 200
+    assert payment.status == Payment.Status.CREATED
+
+    paid = post_notification(payment)
+
+    assert paid.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    outcomes = list(PaymentNotification.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == ["ignored", "ignored", "captured"]
+
+
+def test_an_older_paid_notification_after_capture_and_refund_changes_nothing(shops):
+    payment = new_payment(shops)
+    post_notification(payment)
+    payment.refresh_from_db()
+    captured_at = payment.captured_at
+    sandbox_trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    sandbox_trade.status = SandboxTrade.Status.PAID
+    sandbox_trade.save()
+    payment_refund(payment=payment, amount=payment.amount, idempotency_key="return-1")
+
+    late = post_notification(payment, notification_id="SBN-older-retry")
+
+    assert late.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.captured_at == captured_at
+    assert PaymentNotification.objects.get(notification_id="SBN-older-retry").outcome == (
+        "already_captured"
+    )
+
+
+def test_a_notification_for_an_expired_payment_refunds_instead_of_capturing(shops):
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status = SandboxTrade.Status.PAID  # the buyer paid just as the order expired
+    trade.save()
+    payment = payment_expire(payment=payment)
+    assert payment.status == Payment.Status.EXPIRED
+
+    first = post_notification(payment)
+    second = post_notification(payment)  # a second "paid" event for the same trade
+
+    assert first.status_code == second.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED
+    assert payment.captured_at is None
+    assert payment.refunded_amount == payment.amount
+    refund = Refund.objects.get(payment=payment)
+    assert refund.amount == payment.amount
+    assert refund.status == Refund.Status.SUCCEEDED
+    trade.refresh_from_db()
+    assert trade.refunded_amount == payment.amount
+    outcomes = set(PaymentNotification.objects.values_list("outcome", flat=True))
+    assert outcomes == {"refunded_expired"}
+
+
+def test_a_payment_made_after_its_deadline_is_refunded_even_if_not_yet_expired(shops):
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status = SandboxTrade.Status.PAID
+    trade.save()
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = post_notification(payment)
+
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED
+    assert Refund.objects.filter(payment=payment, amount=payment.amount).count() == 1
+
+
+def test_expire_leaves_a_captured_payment_captured(shops):
+    payment = new_payment(shops)
+    post_notification(payment)
+
+    payment = payment_expire(payment=payment)
+
+    assert payment.status == Payment.Status.CAPTURED
+
+
+def test_refunds_are_idempotent_and_bounded(shops):
+    payment = new_payment(shops, amount=10000)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status = SandboxTrade.Status.PAID
+    trade.save()
+    post_notification(payment)
+    payment.refresh_from_db()
+
+    first = payment_refund(payment=payment, amount=3000, idempotency_key="ret-1")
+    again = payment_refund(payment=payment, amount=3000, idempotency_key="ret-1")
+
+    assert again.pk == first.pk
+    assert first.status == Refund.Status.SUCCEEDED
+    trade.refresh_from_db()
+    assert trade.refunded_amount == 3000  # the provider was asked once
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    with pytest.raises(RefundRefused, match="exceeds the 7000 fen"):
+        payment_refund(payment=payment, amount=7001, idempotency_key="ret-2")
+    with pytest.raises(RefundRefused, match="another refund"):
+        payment_refund(payment=payment, amount=10, idempotency_key="ret-1")
+    payment_refund(payment=payment, amount=7000, idempotency_key="ret-2")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.refunded_amount == 10000
+
+
+def test_an_uncaptured_payment_cannot_be_refunded(shops):
+    payment = new_payment(shops)
+
+    with pytest.raises(RefundRefused):
+        payment_refund(payment=payment, amount=1, idempotency_key="nope")
+
+
+def test_payment_create_refuses_bad_amounts_and_deadlines(shops):
+    with pytest.raises(PaymentError):
+        new_payment(shops, amount=0)
+    with pytest.raises(PaymentError):
+        new_payment(shops, minutes=-1)
+    with pytest.raises(PaymentError):
+        payment_create(
+            tenant=shops.a,
+            order_number="A1",
+            amount=1.5,  # type: ignore[arg-type]
+            provider="sandbox",
+            expires_at=timezone.now() + timedelta(minutes=5),
+        )
+
+
+def test_the_database_refuses_a_refund_above_the_amount(shops):
+    from django.db import IntegrityError, transaction
+
+    payment = new_payment(shops, amount=100)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(refunded_amount=101)
+
+
+def test_the_post_capture_hook_runs_once_after_commit(
+    shops, settings, django_capture_on_commit_callbacks
+):
+    settings.VSTORE_PAYMENT_CAPTURED_HOOK = "tests.test_payments_sandbox.hook_record"
+    HOOK_CALLS.clear()
+    payment = new_payment(shops)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_notification(payment, notification_id="SBN-hook")
+        post_notification(payment, notification_id="SBN-hook")
+        post_notification(payment, notification_id="SBN-hook-2")
+
+    assert [(shops.a.schema_name, "A1001", Payment.Status.CAPTURED)] == HOOK_CALLS
+
+
+HOOK_CALLS: list[tuple[str, str, str]] = []
+HOOK_DONE = threading.Event()
+
+
+def hook_record(payment: Payment) -> None:
+    HOOK_CALLS.append((payment.tenant.schema_name, payment.order_number, payment.status))
+    HOOK_DONE.set()
+
+
+def test_the_notification_handler_is_a_service_the_view_only_wraps(shops):
+    payment = new_payment(shops)
+    provider = provider_get("sandbox")
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    body = sandbox.notification_body(trade, event="paid", merchant_id=provider.merchant_id)
+    headers = sandbox.notification_sign(body, key=sandbox.sandbox_private_key())
+    notification = provider.parse_notification(
+        IncomingRequest(headers={k.lower(): v for k, v in headers.items()}, body=body)
+    )
+
+    record = payment_notification_handle(provider=provider, notification=notification)
+
+    assert notification.event is Event.PAID
+    assert notification.amount == payment.amount
+    assert record.accepted and record.outcome == "captured"
