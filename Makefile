@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench lock sysdeps shell clean
+# Compiled translations are build products: made from the committed .po files.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test lint fmt bench lock sysdeps shell clean messages
 
 $(INSTALLED): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +20,13 @@ $(INSTALLED): requirements.lock pyproject.toml
 sysdeps:
 	@bash scripts/system-deps.sh
 
-run: $(INSTALLED) sysdeps
+%.mo: %.po
+	msgfmt --check -o $@ $<
+
+run: $(INSTALLED) sysdeps $(MO_FILES)
 	$(PY) -m config.stack run
 
-test: $(INSTALLED) sysdeps
+test: $(INSTALLED) sysdeps $(MO_FILES)
 	$(PY) -m config.stack test $(ARGS)
 
 lint: $(INSTALLED)
@@ -41,6 +47,12 @@ shell: $(INSTALLED)
 lock: $(INSTALLED)
 	$(VENV)/bin/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --quiet --no-header
 	@sed -i '1i # Made by `make lock` (uv pip compile requirements.in). Do not edit by hand.' requirements.lock
+
+# Refresh the zh-hans catalog after changing user-facing strings, then translate the new entries.
+messages: $(INSTALLED)
+	DATABASE_URL=postgres://unused@localhost/unused REDIS_URL=redis://localhost DJANGO_DEBUG=1 \
+		$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var \
+		--ignore=tests --ignore=bench
 
 clean:
 	rm -rf $(VENV) var

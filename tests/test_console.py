@@ -36,4 +36,4 @@ def test_console_shows_staff_the_shop_count(shops, shop_client):
 
     assert response.status_code == 200
     assert expected >= 2
-    assert f"{expected} shops" in response.text
+    assert f"{expected} 家店铺" in response.text

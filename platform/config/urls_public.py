@@ -12,9 +12,11 @@ from .api import api
 
 urlpatterns = [
     path("", tenant_views.platform_home, name="platform-home"),
+    path("signup/", tenant_views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("console.urls")),
+    path("supplier/", include("console.supplier_urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
