@@ -318,3 +318,13 @@ ALIPAY_GATEWAY_URL = _url("ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gate
 ALIPAY_NOTIFY_MAX_AGE_SECONDS = env.int("ALIPAY_NOTIFY_MAX_AGE_SECONDS", 26 * 3600)
 # Outgoing calls to the providers' APIs (refund, query): seconds before giving up.
 VSTORE_PAYMENT_HTTP_TIMEOUT = env.float("VSTORE_PAYMENT_HTTP_TIMEOUT", 10.0)
+
+# --- catalog ------------------------------------------------------------------------------------
+# Wagtail's redirect middleware queries Wagtail's tables on every 404; the platform domain (public
+# schema) has none, so its 404s became 500s. The catalog's version skips the lookup there.
+MIDDLEWARE = [
+    "catalog.middleware.ShopRedirectMiddleware"
+    if m == "wagtail.contrib.redirects.middleware.RedirectMiddleware"
+    else m
+    for m in MIDDLEWARE
+]
