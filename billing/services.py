@@ -392,6 +392,37 @@ def payment_notification_handle(
         return first
 
 
+def payment_reconcile(*, payment: Payment) -> PaymentNotification | None:
+    """Ask the provider about a payment still "created"; capture it if the buyer paid.
+
+    For a notification that was lost or is slow (the buyer is back from the pay page, or a
+    periodic sweep). What the provider answered over our authenticated API call goes through the
+    same handler as a notification, under the id "query:<provider trade id>", so it captures at
+    most once and a later notification for the same trade changes nothing more.
+    Returns the record, or None when the provider says the buyer has not paid.
+    """
+    if payment.status != Payment.Status.CREATED:
+        return None
+    backend = provider_get(payment.provider)
+    state = backend.query(payment)
+    if not state.paid or not state.provider_trade_id:
+        return None
+    notification = Notification(
+        provider=backend.name,
+        id=f"query:{state.provider_trade_id}",
+        event=Event.PAID,
+        raw_event=state.status,
+        out_trade_no=payment.out_trade_no,
+        amount=state.amount,
+        currency=payment.currency,
+        merchant_id=backend.merchant_id,
+        app_id=backend.app_id,
+        provider_trade_id=state.provider_trade_id,
+        occurred_at=state.paid_at,
+    )
+    return payment_notification_handle(provider=backend, notification=notification)
+
+
 # --- after capture ----------------------------------------------------------------------------
 
 

@@ -43,3 +43,18 @@ def sandbox_notification_send(
     if status != 200:
         raise self.retry(countdown=min(2**self.request.retries * 5, 600))
     return status
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def payment_reconcile_task(self, *, payment_id: int) -> str:
+    """Query the provider for a payment whose notification has not come (see payment_reconcile)."""
+    from .models import Payment
+    from .payments.base import ProviderError
+    from .services import payment_reconcile
+
+    payment = Payment.objects.get(pk=payment_id)
+    try:
+        record = payment_reconcile(payment=payment)
+    except ProviderError as exc:
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 30, 900)) from exc
+    return record.outcome if record else "not paid"

@@ -25,6 +25,7 @@ from billing.services import (
     payment_create,
     payment_expire,
     payment_notification_handle,
+    payment_reconcile,
     payment_refund,
 )
 
@@ -390,3 +391,53 @@ def test_the_notification_handler_is_a_service_the_view_only_wraps(shops):
     assert notification.event is Event.PAID
     assert notification.amount == payment.amount
     assert record.accepted and record.outcome == "captured"
+
+
+def test_reconcile_captures_a_paid_payment_whose_notification_was_lost(shops):
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status, trade.paid_at = SandboxTrade.Status.PAID, timezone.now()
+    trade.save()
+
+    record = payment_reconcile(payment=payment)
+    payment.refresh_from_db()
+    again = payment_reconcile(payment=payment)
+    late_notification = post_notification(payment)
+
+    assert record is not None and record.outcome == "captured"
+    assert record.notification_id == f"query:{trade.trade_id}"
+    assert again is None
+    assert late_notification.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.captured_at == trade.paid_at
+    assert list(PaymentNotification.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        "captured",
+        "already_captured",
+    ]
+
+
+def test_reconcile_does_nothing_while_the_buyer_has_not_paid(shops):
+    payment = new_payment(shops)
+
+    assert payment_reconcile(payment=payment) is None
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+def test_staff_see_payments_read_only_in_the_admin(shops):
+    from django.contrib.auth import get_user_model
+
+    payment = new_payment(shops)
+    post_notification(payment)
+    staff = get_user_model().objects.create_superuser("paystaff", "p@example.com", "pw-123456")
+    client = platform()
+    client.force_login(staff)
+
+    listing = client.get("/admin/billing/payment/")
+    detail = client.get(f"/admin/billing/payment/{payment.pk}/change/")
+    notifications = client.get("/admin/billing/paymentnotification/")
+
+    assert listing.status_code == detail.status_code == notifications.status_code == 200
+    assert payment.out_trade_no in listing.text
+    assert 'name="_save"' not in detail.text

@@ -25,7 +25,7 @@ from billing.models import Payment, PaymentNotification, Refund
 from billing.payments import signing, wechatpay
 from billing.payments.base import BadSignature, ProviderError
 from billing.payments.registry import provider_get
-from billing.services import payment_create, payment_expire, payment_refund
+from billing.services import payment_create, payment_expire, payment_reconcile, payment_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,8 @@ class FakeWeChatPay(BaseHTTPRequestHandler):
                     "trade_state": order["trade_state"],
                     "trade_state_desc": "支付成功",
                     "amount": {"total": order["amount"]["total"], "currency": "CNY"},
-                },
+                }
+                | ({"success_time": order["success_time"]} if "success_time" in order else {}),
             )
         elif method == "POST" and url.path == "/v3/refund/domestic/refunds":
             asked = json.loads(body)
@@ -469,3 +470,23 @@ def test_an_api_answer_with_a_bad_signature_is_not_trusted(shops, wechat):
 
     with pytest.raises(ProviderError, match="not verified"):
         provider_get("wechatpay").query(payment)
+
+
+def test_reconcile_captures_from_the_query_api_when_the_notification_is_lost(shops, wechat):
+    payment = new_payment(shops)
+    paid_at = timezone.localtime() - timedelta(minutes=1)
+    wechat["trades"][payment.out_trade_no] |= {
+        "trade_state": "SUCCESS",
+        "transaction_id": "4200000000000000000000000002",
+        "success_time": paid_at.isoformat(timespec="seconds"),
+    }
+
+    record = payment_reconcile(payment=payment)
+    late = notify(transaction_resource(payment, transaction_id="4200000000000000000000000002"))
+
+    assert record is not None and record.outcome == "captured"
+    assert late.status_code == 204
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.captured_at == paid_at.replace(microsecond=0)
+    assert PaymentNotification.objects.order_by("-pk").first().outcome == "already_captured"

@@ -239,6 +239,7 @@ class AlipayProvider(PaymentProvider):
             status=status,
             amount=signing.yuan_to_fen(total) if total else None,
             provider_trade_id=str(data.get("trade_no", "")),
+            paid_at=_parse_time(str(data.get("send_pay_date", ""))),
         )
 
     def refund(

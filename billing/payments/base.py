@@ -108,6 +108,7 @@ class TradeState:
     status: str  # the provider's own word (SUCCESS, TRADE_SUCCESS, paid, …)
     amount: int | None
     provider_trade_id: str
+    paid_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,7 @@ class SandboxProvider(PaymentProvider):
             status=trade.status,
             amount=trade.amount,
             provider_trade_id=trade.trade_id,
+            paid_at=trade.paid_at,
         )
 
     def refund(

@@ -35,9 +35,10 @@ def private_key_load(pem: str | bytes) -> PrivateKey:
 def public_key_load(pem: str | bytes) -> PublicKey:
     data = pem.encode() if isinstance(pem, str) else pem
     if b"BEGIN CERTIFICATE" in data:
+        # A platform certificate (the older WeChat Pay mode) carries the key too.
         from cryptography import x509
 
-        key = x509.load_pem_x509_certificate(data).public_key()
+        key: object = x509.load_pem_x509_certificate(data).public_key()
     else:
         key = serialization.load_pem_public_key(data)
     if not isinstance(key, rsa.RSAPublicKey):

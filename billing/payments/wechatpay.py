@@ -277,12 +277,14 @@ class WeChatPayProvider(PaymentProvider):
             + urlencode({"mchid": self.merchant_id})
         )
         data = self._call("GET", path)
+        paid_at = data.get("success_time")
         return TradeState(
             out_trade_no=data.get("out_trade_no", payment.out_trade_no),
             paid=data.get("trade_state") == "SUCCESS",
             status=str(data.get("trade_state", "")),
             amount=(data.get("amount") or {}).get("total"),
             provider_trade_id=str(data.get("transaction_id", "")),
+            paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
         )
 
     def refund(
