@@ -106,5 +106,13 @@ def shop_personalise(
             # The creator owns everything in her own schema, and nothing outside it.
             is_superuser=True,
         )
+    Site.clear_site_root_paths_cache()
     site.refresh_from_db()
     return site
+
+
+def site_host_set(*, hostname: str) -> None:
+    """Point the current schema's Site, and so every absolute link, at HOSTNAME."""
+    Site.objects.filter(is_default_site=True).update(hostname=hostname)
+    # update() skips Site's signals, which would have dropped Wagtail's cached site roots.
+    Site.clear_site_root_paths_cache()

@@ -11,4 +11,5 @@ app_name = "console"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("catalog/", include("console.catalog_urls")),
+    path("shops/", include("console.shop_urls")),
 ]

@@ -87,7 +87,7 @@ VSTORE_TEMPLATE_SCHEMA = "template_shop"
 VSTORE_POOL_SIZE = env.int("VSTORE_POOL_SIZE", 3)
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.ShopMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -328,3 +328,5 @@ MIDDLEWARE = [
     else m
     for m in MIDDLEWARE
 ]
+# How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
+VSTORE_TXT_RESOLVER = env.str("VSTORE_TXT_RESOLVER", "tenants.dns.DnsPythonResolver")
