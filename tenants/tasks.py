@@ -21,3 +21,13 @@ def pool_refill_task() -> int:
     from .provisioning import pool_refill
 
     return pool_refill()
+
+
+@shared_task(ignore_result=True)
+def shops_repair_task() -> dict[str, list[str]]:
+    """Drop orphan schemas and pool rows left by anything that was not transactional."""
+    from dataclasses import asdict
+
+    from .provisioning import repair
+
+    return asdict(repair())

@@ -189,7 +189,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "warm-pool-refill": {"task": "tenants.tasks.pool_refill_task", "schedule": 60.0},
+    "shops-repair": {"task": "tenants.tasks.shops_repair_task", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = "Asia/Shanghai"
 
 # --- people and text ----------------------------------------------------------------------------
