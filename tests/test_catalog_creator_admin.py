@@ -202,3 +202,21 @@ def test_catalog_admin_pages_need_a_shop_admin_login(shops, shop_client):
     response = shop_client("a.localhost").get("/admin/goods/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_catalog_filters_and_sorts_by_rating():
+    from catalog.models import Product as P
+    from catalog.selectors import CatalogFilters, catalog_browse
+
+    supplier = supplier_make()
+    loved = product_make(supplier=supplier, title="好评如潮")
+    meh = product_make(supplier=supplier, title="评价一般")
+    unrated = product_make(supplier=supplier, title="暂无评价")
+    P.objects.filter(pk=loved.pk).update(rating_count=10, rating_total=48)
+    P.objects.filter(pk=meh.pk).update(rating_count=10, rating_total=35)
+
+    four_plus = catalog_browse(CatalogFilters(supplier_id=supplier.pk, min_rating=4.0))
+    by_rating = catalog_browse(CatalogFilters(supplier_id=supplier.pk, order="rating"))
+
+    assert list(four_plus) == [loved]
+    assert [p.pk for p in by_rating] == [loved.pk, meh.pk, unrated.pk]

@@ -335,3 +335,16 @@ def test_category_cannot_be_moved_inside_itself():
         services.category_update(
             category=root, actor=staff_make(), name="母婴根", parent=child, is_active=True
         )
+
+
+def test_demo_catalog_seed_makes_listable_goods_and_is_safe_to_run_again():
+    from django.core.management import call_command
+
+    from catalog.demo import SUPPLIERS
+
+    call_command("seed_catalog")
+    call_command("seed_catalog")
+
+    codes = [s["credit_code"] for s in SUPPLIERS]
+    assert Supplier.objects.filter(credit_code__in=codes, status="approved").count() == 2
+    assert listable_products().filter(supplier__credit_code__in=codes).count() == 4

@@ -332,3 +332,29 @@ def test_oversized_image_is_refused(two_suppliers):
 
     assert response.status_code == 400
     assert a.images.count() == 1
+
+
+def test_supplier_edits_a_draft_but_not_an_approved_product(catalog_media, shop_client):
+    draft = product_make(status=Product.Vetting.DRAFT)
+    approved = product_make(supplier=draft.supplier)
+    client = shop_client("localhost")
+    client.force_login(draft.supplier.user)
+    form = {
+        "title": "新标题",
+        "category": draft.category_id,
+        "description": "<p>新描述</p>",
+        "weight_g": 700,
+        "shipping_template": draft.shipping_template_id,
+        "return_policy": "custom_made",
+    }
+
+    client.post(f"/supplier/products/{draft.pk}/", form)
+    client.post(
+        f"/supplier/products/{approved.pk}/",
+        {**form, "shipping_template": approved.shipping_template_id},
+    )
+
+    draft.refresh_from_db()
+    approved.refresh_from_db()
+    assert (draft.title, draft.weight_g, draft.return_policy) == ("新标题", 700, "custom_made")
+    assert approved.title != "新标题"
