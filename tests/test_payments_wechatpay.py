@@ -490,3 +490,28 @@ def test_reconcile_captures_from_the_query_api_when_the_notification_is_lost(sho
     assert payment.status == Payment.Status.CAPTURED
     assert payment.captured_at == paid_at.replace(microsecond=0)
     assert PaymentNotification.objects.order_by("-pk").first().outcome == "already_captured"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"id": "EV-1", "event_type": "TRANSACTION.SUCCESS", "resource": "x"}', b"[]"],
+)
+def test_a_signed_but_malformed_notification_gets_400(shops, wechat, body):
+    ts, nonce = str(int(time.time())), secrets.token_hex(16)
+
+    response = Client(HTTP_HOST="localhost").post(
+        NOTIFY,
+        data=body,
+        content_type="application/json",
+        headers={
+            "Wechatpay-Timestamp": ts,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": signing.sign(
+                WECHAT_KEY, wechatpay.signed_message(ts, nonce, body)
+            ),
+            "Wechatpay-Serial": PUBLIC_KEY_ID,
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.text == "MalformedNotification"

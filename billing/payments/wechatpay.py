@@ -172,6 +172,8 @@ class WeChatPayProvider(PaymentProvider):
             event_type = str(envelope["event_type"])
             notification_id = str(envelope["id"])
             resource = envelope["resource"]
+            if not isinstance(resource, dict):
+                raise TypeError("resource is not an object")
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedNotification(f"not a WeChat Pay notification: {exc}") from exc
         data = resource_decrypt(self.api_v3_key, resource)
