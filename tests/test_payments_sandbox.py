@@ -27,6 +27,7 @@ from billing.services import (
     payment_notification_handle,
     payment_reconcile,
     payment_refund,
+    sandbox_trade_pay,
 )
 
 NOTIFY = "/pay/notify/sandbox/"
@@ -441,3 +442,96 @@ def test_staff_see_payments_read_only_in_the_admin(shops):
     assert listing.status_code == detail.status_code == notifications.status_code == 200
     assert payment.out_trade_no in listing.text
     assert 'name="_save"' not in detail.text
+
+
+# The state machine, one row per (state, event): what a verified notification does.
+TRANSITIONS = [
+    ("created", Event.PAID, "captured", "captured"),
+    ("created", Event.CLOSED, "created", "ignored"),
+    ("created", Event.PENDING, "created", "ignored"),
+    ("created", Event.REFUND_SUCCEEDED, "created", "ignored"),
+    ("captured", Event.PAID, "captured", "already_captured"),
+    ("captured", Event.CLOSED, "captured", "ignored"),
+    ("captured", Event.REFUND_FAILED, "captured", "ignored"),
+    ("partially_refunded", Event.PAID, "partially_refunded", "already_captured"),
+    ("refunded", Event.PAID, "refunded", "already_captured"),
+    ("refunded", Event.CLOSED, "refunded", "ignored"),
+    ("expired", Event.PAID, "expired", "refunded_expired"),
+    ("expired", Event.CLOSED, "expired", "ignored"),
+    ("expired", Event.REFUND_SUCCEEDED, "expired", "ignored"),
+]
+
+
+@pytest.mark.parametrize(("state", "event", "after", "outcome"), TRANSITIONS)
+def test_state_machine(shops, state, event, after, outcome):
+    from billing.payments.base import Notification
+
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status = SandboxTrade.Status.PAID
+    trade.save()
+    refunded = {"partially_refunded": 100, "refunded": payment.amount}.get(state, 0)
+    Payment.objects.filter(pk=payment.pk).update(status=state, refunded_amount=refunded)
+    provider = provider_get("sandbox")
+    notification = Notification(
+        provider="sandbox",
+        id=f"SBN-{state}-{event}",
+        event=event,
+        out_trade_no=payment.out_trade_no,
+        amount=payment.amount,
+        currency="CNY",
+        merchant_id=provider.merchant_id,
+        app_id="",
+        provider_trade_id=trade.trade_id,
+        occurred_at=timezone.now(),
+        out_refund_no="RFNOTOURS" if event in (Event.REFUND_SUCCEEDED, Event.REFUND_FAILED) else "",
+    )
+
+    record = payment_notification_handle(provider=provider, notification=notification)
+
+    payment.refresh_from_db()
+    assert (payment.status, record.outcome) == (after, outcome)
+    assert (payment.captured_at is not None) == (outcome == "captured")
+    assert Refund.objects.filter(payment=payment).exists() == (outcome == "refunded_expired")
+
+
+def test_shop_hosts_do_not_answer_payment_notifications(shops, shop_client):
+    payment = new_payment(shops)
+
+    response = post_notification(payment, client=shop_client("a.localhost"))
+
+    assert response.status_code == 404
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+def test_unknown_or_unconfigured_providers_get_404(shops):
+    for path in ("/pay/notify/paypal/", "/pay/notify/wechatpay/"):
+        response = platform().post(path, data=b"{}", content_type="application/json")
+        assert response.status_code == 404
+
+
+def test_cancel_returns_to_the_shop_and_an_expired_trade_cannot_be_paid(shops):
+    payment = payment_create(
+        tenant=shops.a,
+        order_number="A-cancel",
+        amount=500,
+        provider="sandbox",
+        expires_at=timezone.now() + timedelta(minutes=5),
+        return_url="http://a.localhost/orders/A-cancel/",
+    )
+    url = f"/pay/sandbox/{payment.out_trade_no}/"
+
+    cancelled = platform().post(url, {"action": "cancel"})
+    SandboxTrade.objects.filter(out_trade_no=payment.out_trade_no).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    late = platform().post(url, {"action": "pay"}, follow=True)
+
+    assert cancelled.status_code == 302
+    assert cancelled["Location"] == "http://a.localhost/orders/A-cancel/"
+    assert late.status_code == 200
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    assert trade.status == SandboxTrade.Status.WAITING
+    with pytest.raises(PaymentError):
+        sandbox_trade_pay(trade=trade)
