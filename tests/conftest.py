@@ -190,3 +190,13 @@ def platform_server(committed_db) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def catalog_english():
+    """Messages in the source language, so assertions do not depend on the zh-hans catalog."""
+    from django.test import override_settings
+    from django.utils import translation
+
+    with override_settings(LANGUAGE_CODE="en"), translation.override("en"):
+        yield

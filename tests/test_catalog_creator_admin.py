@@ -14,7 +14,7 @@ from catalog.models import Product
 from catalog.testing import category_make, first_sku, product_make, staff_make, supplier_make, terms
 from storefront.models import Listing, ListingItem
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
 _n = itertools.count()
 

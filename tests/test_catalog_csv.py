@@ -9,7 +9,7 @@ from catalog import csv_io
 from catalog.models import SKU, Product
 from catalog.testing import category_make, first_sku, product_make, shipping_make, supplier_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
 PRODUCT_HEADER = (
     "product_ref,title,category_id,weight_g,sku_code,options,"
@@ -165,7 +165,7 @@ def test_portal_import_shows_line_numbered_errors_and_imports_nothing(shop_clien
     )
 
     assert response.status_code == 400
-    assert "Line 4" in response.text or "第 4" in response.text or ">4<" in response.text
+    assert "Line 4" in response.text
     assert not Product.objects.filter(supplier=supplier).exists()
 
 

@@ -15,7 +15,7 @@ from catalog.testing import (
     supplier_make,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
 V = Product.Vetting
 ALL_CHECKS = dict.fromkeys(services.CHECKLIST_ITEMS, True)

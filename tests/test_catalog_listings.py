@@ -12,7 +12,7 @@ from catalog.testing import first_sku, product_make, staff_make, terms
 from storefront.models import Listing, ListingItem
 from storefront.services import listing_create, listing_update
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
 
 def _list(shop, product, price=8800, **kw):

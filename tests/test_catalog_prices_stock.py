@@ -16,6 +16,8 @@ from catalog.testing import first_sku, product_make, staff_make, terms
 
 V = Product.Vetting
 
+pytestmark = pytest.mark.usefixtures("catalog_english")
+
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("catalog_media")

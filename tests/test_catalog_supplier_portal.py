@@ -21,7 +21,7 @@ from catalog.testing import (
     user_make,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_english")]
 
 
 @pytest.fixture

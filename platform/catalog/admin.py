@@ -46,7 +46,7 @@ class SkuInline(admin.TabularInline):
     model = SKU
     extra = 0
     can_delete = False
-    readonly_fields = [
+    readonly_fields = (
         "code",
         "options",
         "supply_price_fen",
@@ -54,7 +54,7 @@ class SkuInline(admin.TabularInline):
         "min_retail_fen",
         "max_retail_fen",
         "stock",
-    ]
+    )
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -226,7 +226,7 @@ class CategoryForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [
+        self.fields["parent"].choices = [  # type: ignore[attr-defined]
             ("", _("(top level)")),
             *category_choices(active_only=False),
         ]

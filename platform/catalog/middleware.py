@@ -15,6 +15,6 @@ from wagtail.contrib.redirects.middleware import RedirectMiddleware
 
 class ShopRedirectMiddleware(RedirectMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if connection.schema_name == get_public_schema_name():
+        if getattr(connection, "schema_name", None) == get_public_schema_name():
             return response
         return super().process_response(request, response)

@@ -250,7 +250,7 @@ class ProductImage(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return self.alt or self.file.name
+        return self.alt or self.file.name or ""
 
 
 class SKU(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -84,7 +85,7 @@ class CatalogFilters:
     order: str = "featured"
 
 
-CATALOG_ORDERS = {
+CATALOG_ORDERS: dict[str, list[Any]] = {
     "featured": ["-is_featured", "-approved_at", "-id"],
     "newest": ["-approved_at", "-id"],
     "price": ["price_from", "id"],

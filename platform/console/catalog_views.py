@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -22,7 +23,9 @@ from catalog.selectors import audit_entries, category_tree, pending_price_change
 from .supplier_views import errors_to_form
 
 PAGE_SIZE = 30
-staff_required = staff_member_required(login_url="login")
+staff_required: Callable[[Callable[..., Any]], Callable[..., Any]] = staff_member_required(
+    login_url="login"
+)
 
 
 def _page(request: HttpRequest, qs: Any) -> Any:
@@ -222,7 +225,7 @@ def supplier(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def document_file(request: HttpRequest, pk: int) -> HttpResponse:
+def document_file(request: HttpRequest, pk: int) -> FileResponse:
     document = get_object_or_404(SupplierDocument, pk=pk)
     return FileResponse(document.file.open("rb"), content_type=document.content_type)
 

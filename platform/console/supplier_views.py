@@ -20,6 +20,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -60,11 +61,15 @@ def errors_to_form(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-def supplier_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _user_pk(request: HttpRequest) -> Any:
+    return request.user.pk
+
+
+def supplier_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @login_required(login_url="login")
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        supplier = Supplier.objects.filter(user=request.user).first()
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        supplier = Supplier.objects.filter(user_id=_user_pk(request)).first()
         if supplier is None:
             return redirect("supplier:register")
         return view(request, supplier, *args, **kwargs)
@@ -78,7 +83,7 @@ def _page(request: HttpRequest, qs: Any) -> Any:
 
 @login_required(login_url="login")
 def register(request: HttpRequest) -> HttpResponse:
-    if Supplier.objects.filter(user=request.user).exists():
+    if Supplier.objects.filter(user_id=_user_pk(request)).exists():
         return redirect("supplier:home")
     form = SupplierRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +153,7 @@ def documents(request: HttpRequest, supplier: Supplier) -> HttpResponse:
 
 
 @supplier_required
-def document_file(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
+def document_file(request: HttpRequest, supplier: Supplier, pk: int) -> FileResponse:
     document = supplier_document_get(supplier=supplier, pk=pk)
     return FileResponse(document.file.open("rb"), content_type=document.content_type)
 
