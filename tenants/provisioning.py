@@ -3,7 +3,7 @@
 A new shop is never migrated. The template schema is kept migrated and seeded; the warm pool
 holds data clones of it (Tenant rows in state POOLED, so every migration run keeps them current
 too); sign-up renames a pooled schema (`ALTER SCHEMA … RENAME`) and updates a few rows. With the
-pool empty, sign-up clones the template itself (~0.5 s of SQL).
+pool empty, sign-up clones the template itself (tenants.clone).
 
 Every path runs in one database transaction, and PostgreSQL's DDL is transactional: a sign-up
 that fails or whose process dies at any point leaves the complete shop or nothing. `repair()`
@@ -22,9 +22,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists, tenant_context
 
+from .clone import schema_clone
 from .migration_state import stale_schemas
 from .models import Domain, ShopEvent, Tenant
 
@@ -181,7 +181,7 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
 
 
 def _clone_template(schema: str) -> None:
-    CloneSchema().clone_schema(settings.VSTORE_TEMPLATE_SCHEMA, schema, "DATA")
+    schema_clone(source=settings.VSTORE_TEMPLATE_SCHEMA, target=schema)
 
 
 # --- the warm pool ------------------------------------------------------------------------------
