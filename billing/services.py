@@ -19,7 +19,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -421,6 +421,22 @@ def payment_reconcile(*, payment: Payment) -> PaymentNotification | None:
         occurred_at=state.paid_at,
     )
     return payment_notification_handle(provider=backend, notification=notification)
+
+
+def payments_reconcile_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of open payments worth asking the provider about: created more than two minutes ago
+    (a notification should have come) and not more than a day past their deadline (the
+    providers stop retrying notifications after about a day)."""
+    now = now or timezone.now()
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.CREATED,
+            created_at__lte=now - timedelta(minutes=2),
+            expires_at__gte=now - timedelta(days=1),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 # --- after capture ----------------------------------------------------------------------------

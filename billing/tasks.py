@@ -58,3 +58,14 @@ def payment_reconcile_task(self, *, payment_id: int) -> str:
     except ProviderError as exc:
         raise self.retry(exc=exc, countdown=min(2**self.request.retries * 30, 900)) from exc
     return record.outcome if record else "not paid"
+
+
+@shared_task
+def payments_reconcile_sweep_task() -> int:
+    """Beat, every few minutes: query the provider for open payments with no notification yet."""
+    from .services import payments_reconcile_due
+
+    due = payments_reconcile_due()
+    for payment_id in due:
+        payment_reconcile_task.delay(payment_id=payment_id)
+    return len(due)

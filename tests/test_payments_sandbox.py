@@ -27,6 +27,7 @@ from billing.services import (
     payment_notification_handle,
     payment_reconcile,
     payment_refund,
+    payments_reconcile_due,
     sandbox_trade_pay,
 )
 
@@ -535,3 +536,18 @@ def test_cancel_returns_to_the_shop_and_an_expired_trade_cannot_be_paid(shops):
     assert trade.status == SandboxTrade.Status.WAITING
     with pytest.raises(PaymentError):
         sandbox_trade_pay(trade=trade)
+
+
+def test_the_reconcile_sweep_picks_open_payments_past_the_notification_window(shops):
+    fresh = new_payment(shops, order="A-fresh")
+    waiting = new_payment(shops, order="A-waiting")
+    paid = new_payment(shops, order="A-paid")
+    post_notification(paid)
+    long_gone = new_payment(shops, order="A-gone")
+    later = timezone.now() + timedelta(minutes=3)
+    Payment.objects.filter(pk=fresh.pk).update(created_at=later)
+    Payment.objects.filter(pk=long_gone.pk).update(expires_at=later - timedelta(days=2))
+
+    due = payments_reconcile_due(now=later)
+
+    assert due == [waiting.pk]

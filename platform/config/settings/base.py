@@ -321,6 +321,11 @@ ALIPAY_GATEWAY_URL = _url("ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gate
 ALIPAY_NOTIFY_MAX_AGE_SECONDS = env.int("ALIPAY_NOTIFY_MAX_AGE_SECONDS", 26 * 3600)
 # Outgoing calls to the providers' APIs (refund, query): seconds before giving up.
 VSTORE_PAYMENT_HTTP_TIMEOUT = env.float("VSTORE_PAYMENT_HTTP_TIMEOUT", 10.0)
+# Lost notifications: ask the providers about open payments (billing.services.payment_reconcile).
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "billing.tasks.payments_reconcile_sweep_task",
+    "schedule": 300.0,
+}
 
 # --- catalog ------------------------------------------------------------------------------------
 # Wagtail's redirect middleware queries Wagtail's tables on every 404; the platform domain (public
