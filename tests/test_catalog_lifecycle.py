@@ -348,3 +348,38 @@ def test_demo_catalog_seed_makes_listable_goods_and_is_safe_to_run_again():
     codes = [s["credit_code"] for s in SUPPLIERS]
     assert Supplier.objects.filter(credit_code__in=codes, status="approved").count() == 2
     assert listable_products().filter(supplier__credit_code__in=codes).count() == 4
+
+
+@pytest.mark.parametrize("model", ["product", "sku", "supplier", "vetting_event"])
+def test_database_refuses_to_hard_delete_catalog_rows(model):
+    from django.db import DatabaseError, transaction
+
+    from catalog.models import SKU
+
+    product = product_make()
+    rows = {
+        "product": Product.objects.filter(pk=product.pk),
+        "sku": SKU.objects.filter(product=product),
+        "supplier": Supplier.objects.filter(pk=product.supplier_id),
+        "vetting_event": VettingEvent.objects.filter(product=product),
+    }
+
+    # A raw DELETE skips Django's PROTECT checks; the trigger still stops it.
+    with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic():
+        rows[model]._raw_delete(rows[model].db)
+
+    assert rows[model].exists()
+
+
+def test_removing_a_shop_drops_its_listing_registry_rows():
+    from catalog.models import ShopListing
+    from tenants.models import Tenant
+
+    product = product_make()
+    shop = Tenant.objects.create(schema_name="shop_gone_catalog", name="Gone")
+    ShopListing.objects.create(tenant=shop, product=product, listing_number=1)
+
+    shop.delete()
+
+    assert not ShopListing.objects.filter(product=product).exists()
+    assert Product.objects.filter(pk=product.pk).exists()

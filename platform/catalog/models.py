@@ -361,7 +361,8 @@ class ShopListing(models.Model):
     (tenant, listing number). Price-term changes use it to find the shops to check.
     """
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    # A dropped shop takes its registry rows with it: they only index its own (gone) listings.
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="shop_listings")
     listing_number = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
