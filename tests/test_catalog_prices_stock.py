@@ -227,3 +227,39 @@ def test_shipping_fee_by_region_and_weight(catalog_media):
     assert shipping_fee_fen(template=template, region="新疆", weight_g=500) == 2000
     assert shipping_fee_fen(template=template, region="西藏", weight_g=2100) == 4000
     assert shipping_fee_fen(template=template, region="浙江", weight_g=2100) == 0
+
+
+@pytest.mark.django_db
+def test_stock_typed_over_a_stale_page_is_refused_instead_of_undoing_sales(catalog_media):
+    product = product_make(stock=10)
+    sku = first_sku(product)
+    assert services.sku_stock_reserve(sku_id=sku.pk, quantity=3)  # an order while she typed
+
+    with pytest.raises(ValidationError) as exc:
+        services.sku_stock_set(
+            sku=sku, supplier=product.supplier, actor=product.supplier.user, stock=10, expected=10
+        )
+
+    assert exc.value.code == "stale"
+    sku.refresh_from_db()
+    assert sku.stock == 7
+    services.sku_stock_set(
+        sku=sku, supplier=product.supplier, actor=product.supplier.user, stock=12, expected=7
+    )
+    sku.refresh_from_db()
+    assert sku.stock == 12
+
+
+@pytest.mark.django_db
+def test_stock_adjustment_adds_received_goods_and_never_goes_below_zero(catalog_media):
+    product = product_make(stock=2)
+    sku = first_sku(product)
+    supplier = product.supplier
+
+    services.sku_stock_adjust(sku=sku, supplier=supplier, actor=supplier.user, delta=5)
+    with pytest.raises(ValidationError):
+        services.sku_stock_adjust(sku=sku, supplier=supplier, actor=supplier.user, delta=-8)
+    services.sku_stock_adjust(sku=sku, supplier=supplier, actor=supplier.user, delta=-7)
+
+    sku.refresh_from_db()
+    assert sku.stock == 0

@@ -358,3 +358,14 @@ def test_supplier_edits_a_draft_but_not_an_approved_product(catalog_media, shop_
     approved.refresh_from_db()
     assert (draft.title, draft.weight_g, draft.return_policy) == ("新标题", 700, "custom_made")
     assert approved.title != "新标题"
+
+
+def test_portal_stock_edit_over_a_stale_page_keeps_the_live_number(two_suppliers):
+    a, _b, _doc, client = two_suppliers
+    sku = first_sku(a)
+    services.sku_stock_reserve(sku_id=sku.pk, quantity=4)  # sold while the page was open
+
+    client.post(f"/supplier/skus/{sku.pk}/stock/", {"stock": 10, "expected": 10})
+
+    sku.refresh_from_db()
+    assert sku.stock == 6

@@ -137,6 +137,8 @@ class SkuForm(PriceTermsForm):
 
 class StockForm(forms.Form):
     stock = forms.IntegerField(label=_("Stock"), min_value=0)
+    # The stock shown when the page was loaded (see services.sku_stock_set).
+    expected = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class ImageForm(forms.Form):

@@ -756,12 +756,28 @@ def stock_parse(value: Any) -> int:
 
 
 @transaction.atomic
-def sku_stock_set(*, sku: SKU, supplier: Supplier, actor: Any, stock: Any) -> SKU:
-    """The supplier's count of what is on the shelf (an absolute number, not a delta)."""
+def sku_stock_set(
+    *, sku: SKU, supplier: Supplier, actor: Any, stock: Any, expected: int | None = None
+) -> SKU:
+    """The supplier's count of what is on the shelf (an absolute number, not a delta).
+
+    EXPECTED is the stock the supplier was looking at. Orders take stock all the time, so an
+    absolute number typed over a stale page would silently give back units already sold; with
+    EXPECTED the write happens only if nothing moved meanwhile.
+    """
     _require_owner(product=sku.product, supplier=supplier)
     value = stock_parse(stock)
-    SKU.objects.filter(pk=sku.pk).update(stock=value, updated_at=timezone.now())
-    old = sku.stock
+    rows = SKU.objects.filter(pk=sku.pk)
+    if expected is not None:
+        rows = rows.filter(stock=expected)
+    if rows.update(stock=value, updated_at=timezone.now()) == 0:
+        sku.refresh_from_db()
+        raise ValidationError(
+            _("The stock changed to %(now)d while you were editing; check it and save again.")
+            % {"now": sku.stock},
+            code="stale",
+        )
+    old = sku.stock if expected is None else expected
     sku.refresh_from_db()
     audit_record(
         actor=actor,
@@ -769,6 +785,28 @@ def sku_stock_set(*, sku: SKU, supplier: Supplier, actor: Any, stock: Any) -> SK
         supplier=supplier,
         product=sku.product,
         detail={"sku": sku.code, "from": old, "to": value},
+    )
+    return sku
+
+
+@transaction.atomic
+def sku_stock_adjust(*, sku: SKU, supplier: Supplier, actor: Any, delta: Any) -> SKU:
+    """Add received goods (delta > 0) or write off damaged ones (delta < 0), race-free."""
+    _require_owner(product=sku.product, supplier=supplier)
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise ValidationError({"delta": _("Enter a whole number of units, not zero.")})
+    changed = SKU.objects.filter(pk=sku.pk, stock__gte=max(0, -delta)).update(
+        stock=F("stock") + delta, updated_at=timezone.now()
+    )
+    if changed == 0:
+        raise ValidationError(_("Stock cannot go below zero."), code="negative")
+    sku.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="sku.stock_adjust",
+        supplier=supplier,
+        product=sku.product,
+        detail={"sku": sku.code, "delta": delta, "to": sku.stock},
     )
     return sku
 

@@ -411,14 +411,22 @@ def sku_stock(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
     sku = supplier_sku_get(supplier=supplier, pk=pk)
     form = StockForm(request.POST)
     if form.is_valid():
-        services.sku_stock_set(
-            sku=sku, supplier=supplier, actor=request.user, stock=form.cleaned_data["stock"]
-        )
-        messages.success(
-            request,
-            _("Stock of %(sku)s is now %(n)d.")
-            % {"sku": sku.label, "n": form.cleaned_data["stock"]},
-        )
+        try:
+            services.sku_stock_set(
+                sku=sku,
+                supplier=supplier,
+                actor=request.user,
+                stock=form.cleaned_data["stock"],
+                expected=form.cleaned_data["expected"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("Stock of %(sku)s is now %(n)d.")
+                % {"sku": sku.label, "n": form.cleaned_data["stock"]},
+            )
     else:
         messages.error(request, _("Stock is a whole number, zero or more."))
     return redirect("supplier:product", pk=sku.product_id)
