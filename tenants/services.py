@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
@@ -132,14 +133,24 @@ def shop_delete(*, tenant: Tenant, actor: AbstractBaseUser, confirm_name: str) -
             _("Type the shop's name exactly to confirm deletion."), code="confirm"
         )
     export = shop_export(tenant=tenant, actor=actor)
-    with transaction.atomic():
-        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        _event(tenant, ShopEvent.Action.DELETED, actor, export=export)
-        with connection.cursor() as cursor:
-            # Deferred FK checks queued earlier in this transaction would block the DROP.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"DROP SCHEMA {connection.ops.quote_name(tenant.schema_name)} CASCADE")
-        tenant.delete()
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+            _event(tenant, ShopEvent.Action.DELETED, actor, export=export)
+            with connection.cursor() as cursor:
+                # Deferred FK checks queued earlier in this transaction would block the DROP.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(
+                    f"DROP SCHEMA {connection.ops.quote_name(tenant.schema_name)} CASCADE"
+                )
+            tenant.delete()
+    except ProtectedError as error:
+        # Payments and other money records name the shop and must be kept for the accounts;
+        # the whole deletion, schema drop included, has been rolled back.
+        raise ValidationError(
+            _("This shop has payment records the platform must keep; suspend it instead."),
+            code="protected",
+        ) from error
     return export
 
 

@@ -216,3 +216,30 @@ def test_creator_of_another_shop_cannot_touch_this_shops_domains(shop, shops, sh
     assert response.status_code == 404
     listing = other.get("/admin/shop/domains/")
     assert "mine.example.com" not in listing.text
+
+
+def test_a_shop_with_payments_is_kept_and_staff_are_told_why(staff, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services import payment_create
+
+    payment_create(
+        tenant=shop,
+        order_number="A-1001",
+        amount=9900,
+        provider="sandbox",
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+
+    response = staff.post(
+        f"/console/shops/{shop.pk}/delete/",
+        {"confirm_name": "Tea House"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert schema_exists("shop_teahouse")
+    assert Tenant.objects.filter(pk=shop.pk).exists()
+    assert "payment records the platform must keep" in response.text
