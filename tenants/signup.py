@@ -14,7 +14,7 @@ from django.core import signing
 from django.db import connection, transaction
 
 from .models import Tenant
-from .provisioning import ShopOwner, shop_host, shop_provision
+from .provisioning import ShopOwner, shop_provision
 
 MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 LOGIN_SALT = "vstore.tenants.shop-login"
@@ -91,6 +91,3 @@ def shop_login_user(token: str) -> AbstractBaseUser | None:
     if user is None or _login_state(user) != data.get("l"):
         return None
     return user
-
-
-__all__ = ["Contact", "creator_signup", "mobile_normalise", "shop_host", "shop_login_url"]
