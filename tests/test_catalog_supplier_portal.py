@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -242,6 +244,7 @@ def test_qualification_documents_land_on_s3_under_the_public_prefix(catalog_s3, 
     assert response.status_code == 302
     document = SupplierDocument.objects.get(supplier=supplier)
     assert document.file.name.startswith(f"public/catalog/suppliers/{supplier.pk}/documents/")
+    assert re.fullmatch(r".*/documents/[0-9a-f]{32}\.pdf", document.file.name)  # unguessable
     body = client_s3.get_object(Bucket=bucket, Key=document.file.name)["Body"].read()
     assert body.startswith(b"%PDF-")
     download = client.get(f"/supplier/documents/{document.pk}/file/")
@@ -369,3 +372,51 @@ def test_portal_stock_edit_over_a_stale_page_keeps_the_live_number(two_suppliers
 
     sku.refresh_from_db()
     assert sku.stock == 6
+
+
+SIGNUP = {
+    "username": "haowu-supply",
+    "email": "ops@haowu.example.com",
+    "password": "Xk9-long-enough-pass",
+    "company_name": "好物供应链（杭州）有限公司",
+    "credit_code": "91330106MA2SIGNUP",
+    "contact_name": "周",
+    "contact_phone": "13700000000",
+    "address": "",
+}
+
+
+def test_visitor_signs_up_as_a_supplier_in_one_step(shop_client):
+    client = shop_client("localhost")
+
+    response = client.post("/supplier/register/", {**SIGNUP, "credit_code": "91330106MA2SIGNUP1"})
+
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="haowu-supply")
+    assert user.supplier.status == "pending"
+    assert not user.is_staff
+    assert client.get("/supplier/").status_code == 200  # logged in as the new supplier
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"password": "123"}, {"credit_code": "short"}, {"username": ""}],
+)
+def test_bad_supplier_signup_creates_neither_account_nor_supplier(shop_client, change):
+    response = shop_client("localhost").post(
+        "/supplier/register/", {**SIGNUP, "credit_code": "91330106MA2SIGNUP2", **change}
+    )
+
+    assert response.status_code == 400
+    assert not get_user_model().objects.filter(username=SIGNUP["username"]).exists()
+
+
+def test_signup_with_a_registered_credit_code_leaves_no_orphan_account(shop_client):
+    existing = supplier_make()
+
+    response = shop_client("localhost").post(
+        "/supplier/register/", {**SIGNUP, "credit_code": existing.credit_code}
+    )
+
+    assert response.status_code == 400
+    assert not get_user_model().objects.filter(username=SIGNUP["username"]).exists()

@@ -63,6 +63,18 @@ class SupplierRegisterForm(forms.ModelForm):
         fields = ["company_name", "credit_code", "contact_name", "contact_phone", "address"]
 
 
+class SupplierSignupForm(SupplierRegisterForm):
+    """For visitors without a platform account: the account and the company in one step."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    field_order = ["username", "email", "password"]
+
+
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=SupplierDocument.Kind.choices)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)

@@ -10,6 +10,9 @@ Money is an integer number of fen (CNY minor units), never a float.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -67,7 +70,11 @@ class SupplierStatusChange(models.Model):
 
 
 def supplier_document_path(instance: SupplierDocument, filename: str) -> str:
-    return f"catalog/suppliers/{instance.supplier_id}/documents/{filename}"
+    # Licences and certificates are private: a random name keeps the stored key unguessable
+    # (media buckets may be public-read); people reach the file only through the portal's and
+    # the console's checked views. The original name stays in `title`.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"catalog/suppliers/{instance.supplier_id}/documents/{uuid.uuid4().hex}{suffix}"
 
 
 class SupplierDocument(models.Model):

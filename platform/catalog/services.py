@@ -117,6 +117,45 @@ def supplier_register(
 
 
 @transaction.atomic
+def supplier_signup(
+    *,
+    username: str,
+    password: str,
+    email: str,
+    company_name: str,
+    credit_code: str,
+    contact_name: str,
+    contact_phone: str,
+    address: str = "",
+) -> Supplier:
+    """A new platform account and its supplier together: both are made, or neither."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    User = get_user_model()
+    username = username.strip()
+    if not username:
+        raise ValidationError({"username": _("Choose a user name.")})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This user name is taken.")})
+    user = User(username=username, email=email.strip())
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save()
+    return supplier_register(
+        user=user,
+        company_name=company_name,
+        credit_code=credit_code,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        address=address,
+    )
+
+
+@transaction.atomic
 def supplier_status_set(
     *, supplier: Supplier, to_status: str, actor: Any, note: str = ""
 ) -> Supplier:

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -36,6 +37,7 @@ from catalog.forms import (
     SkuForm,
     StockForm,
     SupplierRegisterForm,
+    SupplierSignupForm,
 )
 from catalog.models import PriceChange, Product, Supplier
 from catalog.selectors import (
@@ -81,20 +83,32 @@ def _page(request: HttpRequest, qs: Any) -> Any:
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@login_required(login_url="login")
 def register(request: HttpRequest) -> HttpResponse:
-    if Supplier.objects.filter(user_id=_user_pk(request)).exists():
-        return redirect("supplier:home")
-    form = SupplierRegisterForm(request.POST or None)
+    """Become a supplier: with the account you are logged in with, or a new one."""
+    if request.user.is_authenticated:
+        if Supplier.objects.filter(user_id=_user_pk(request)).exists():
+            return redirect("supplier:home")
+        form: SupplierRegisterForm = SupplierRegisterForm(request.POST or None)
+    else:
+        form = SupplierSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.supplier_register(user=request.user, **form.cleaned_data)
+            if request.user.is_authenticated:
+                services.supplier_register(user=request.user, **form.cleaned_data)
+            else:
+                supplier = services.supplier_signup(**form.cleaned_data)
+                login(request, supplier.user, backend="django.contrib.auth.backends.ModelBackend")
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
             messages.success(request, _("Registered. Upload your business licence for review."))
             return redirect("supplier:documents")
-    return render(request, "console/supplier/register.html", {"form": form})
+    return render(
+        request,
+        "console/supplier/register.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @supplier_required
