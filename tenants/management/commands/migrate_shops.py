@@ -28,7 +28,8 @@ class Command(BaseCommand):
             .values_list("schema_name", flat=True)
         )
         stale = stale_schemas(schemas)
-        self.stdout.write(
+        say = self.stdout.write if verbosity >= 1 else (lambda _message: None)
+        say(
             f"{len(schemas)} shop schemas: {len(schemas) - len(stale)} up to date, "
             f"{len(stale)} to migrate"
         )
@@ -39,5 +40,5 @@ class Command(BaseCommand):
                 interactive=False,
                 verbosity=max(verbosity - 1, 0),
             )
-            self.stdout.write(f"{done}/{len(stale)} shops migrated ({schema})")
-        self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
+            say(f"{done}/{len(stale)} shops migrated ({schema})")
+        say(f"Done in {time.perf_counter() - started:.1f} s.")
