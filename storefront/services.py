@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,11 +59,16 @@ def listing_create(
             errors.append(exc)
     if errors:
         raise ValidationError(errors)
-    listing = Listing.objects.create(
-        product=product,
-        title=(title or product.title).strip()[:200],
-        copy=rich_text_clean(copy),
-    )
+    try:
+        # A savepoint: a double-click racing this one must not poison the outer transaction.
+        with transaction.atomic():
+            listing = Listing.objects.create(
+                product=product,
+                title=(title or product.title).strip()[:200],
+                copy=rich_text_clean(copy),
+            )
+    except IntegrityError as exc:
+        raise ValidationError(_("This product is already in your shop."), code="duplicate") from exc
     ListingItem.objects.bulk_create(
         ListingItem(listing=listing, sku_id=sku_id, retail_price_fen=price)
         for sku_id, price in sorted(clean.items())

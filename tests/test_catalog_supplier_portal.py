@@ -420,3 +420,20 @@ def test_signup_with_a_registered_credit_code_leaves_no_orphan_account(shop_clie
 
     assert response.status_code == 400
     assert not get_user_model().objects.filter(username=SIGNUP["username"]).exists()
+
+
+def test_stock_page_lists_only_my_skus_and_saves_back_to_itself(two_suppliers):
+    a, b, _doc, client = two_suppliers
+    sku = first_sku(a)
+
+    page = client.get("/supplier/stock/").text
+    response = client.post(
+        f"/supplier/skus/{sku.pk}/stock/",
+        {"stock": 25, "expected": 10, "back": "stock", "page": "1"},
+    )
+
+    assert first_sku(a).code in page
+    assert first_sku(b).code not in page
+    assert response.url == "/supplier/stock/?page=1"
+    sku.refresh_from_db()
+    assert sku.stock == 25

@@ -23,6 +23,7 @@ urlpatterns = [
     path("products/<int:pk>/images/new/", v.image_add, name="image_add"),
     path("skus/<int:pk>/prices/", v.sku_prices, name="sku_prices"),
     path("skus/<int:pk>/stock/", v.sku_stock, name="sku_stock"),
+    path("stock/", v.stock, name="stock"),
     path("csv/", v.csv_page, name="csv"),
     path("csv/export.csv", v.csv_export, name="csv_export"),
 ]

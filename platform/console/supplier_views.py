@@ -23,6 +23,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -47,6 +48,7 @@ from catalog.selectors import (
     supplier_products,
     supplier_shipping_templates,
     supplier_sku_get,
+    supplier_skus,
 )
 from catalog.services import PriceTerms, RuleSpec
 from catalog.templatetags.catalog_tags import fen_as_yuan_input
@@ -443,7 +445,26 @@ def sku_stock(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
             )
     else:
         messages.error(request, _("Stock is a whole number, zero or more."))
+    if request.POST.get("back") == "stock":
+        page = request.POST.get("page", "")
+        return redirect(reverse("supplier:stock") + (f"?page={page}" if page.isdigit() else ""))
     return redirect("supplier:product", pk=sku.product_id)
+
+
+@supplier_required
+def stock(request: HttpRequest, supplier: Supplier) -> HttpResponse:
+    """Every SKU of the supplier on one paginated page, for a quick stock round."""
+    qs = supplier_skus(supplier=supplier)
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(product__title__icontains=q))
+    if request.GET.get("low") == "1":
+        qs = qs.filter(stock__lt=5)
+    return render(
+        request,
+        "console/supplier/stock.html",
+        {"supplier": supplier, "page": _page(request, qs), "q": q, "low": request.GET.get("low")},
+    )
 
 
 @supplier_required
