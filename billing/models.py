@@ -173,3 +173,152 @@ class SandboxTrade(models.Model):
 
     def __str__(self) -> str:
         return f"sandbox {self.out_trade_no} ({self.status})"
+
+
+# --- ledger -------------------------------------------------------------------------------------
+#
+# Double-entry and append-only. A posting's amount is signed fen: a debit is positive, a credit
+# negative, so "every entry balances" is simply "its postings sum to zero per currency". Assets
+# (payment clearing) grow with debits; liabilities and revenue (payables, commissions, platform
+# revenue) grow with credits, so their balances are negative in this sign convention.
+# The database refuses unbalanced entries (a deferred constraint trigger, checked at commit) and
+# any UPDATE, DELETE or TRUNCATE of entries and postings (migration 0002): a correction is a new
+# entry.
+
+
+class AccountKind(models.TextChoices):
+    PLATFORM_REVENUE = "platform_revenue", _("platform revenue")
+    PAYMENT_CLEARING = "payment_clearing", _("payment clearing")
+    SUPPLIER_PAYABLE = "supplier_payable", _("supplier payable")
+    CREATOR_COMMISSION_PENDING = "creator_commission_pending", _("creator commission (pending)")
+    CREATOR_COMMISSION_AVAILABLE = (
+        "creator_commission_available",
+        _("creator commission (available)"),
+    )
+    REFUNDS_PAYABLE = "refunds_payable", _("refunds payable")
+
+
+# Which owner each kind of account has: exactly one of supplier / tenant / provider, or none.
+ACCOUNT_OWNER = {
+    AccountKind.PLATFORM_REVENUE: None,
+    AccountKind.PAYMENT_CLEARING: "provider",
+    AccountKind.SUPPLIER_PAYABLE: "supplier",
+    AccountKind.CREATOR_COMMISSION_PENDING: "tenant",
+    AccountKind.CREATOR_COMMISSION_AVAILABLE: "tenant",
+    AccountKind.REFUNDS_PAYABLE: "provider",
+}
+
+
+def _owner_condition() -> Q:
+    condition = Q()
+    for kind, owner in ACCOUNT_OWNER.items():
+        has = {
+            "supplier": Q(supplier__isnull=owner != "supplier"),
+            "tenant": Q(tenant__isnull=owner != "tenant"),
+            "provider": ~Q(provider="") if owner == "provider" else Q(provider=""),
+        }
+        condition |= Q(kind=kind.value) & has["supplier"] & has["tenant"] & has["provider"]
+    return condition
+
+
+class LedgerAccount(models.Model):
+    kind = models.CharField(max_length=32, choices=AccountKind.choices)
+    currency = models.CharField(max_length=3, default="CNY")
+    # The owner, by kind (ACCOUNT_OWNER): a supplier's payable, a creator shop's commissions,
+    # a provider's clearing account. PROTECT: an owner with money records cannot be deleted.
+    supplier = models.ForeignKey(
+        "catalog.Supplier", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.CharField(max_length=16, blank=True, choices=Provider.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "supplier", "tenant", "provider"],
+                name="ledger_account_once",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=_owner_condition(), name="ledger_account_owner"),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.supplier_id or self.tenant_id or self.provider or "platform"
+        return f"{self.kind}:{owner} {self.currency}"
+
+
+class JournalEntry(models.Model):
+    # A retried task or a repeated call with the same key posts nothing new.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    memo = models.CharField(max_length=200, blank=True)
+    # What the entry is about: a shop's order by (tenant, order_number), and/or a payment.
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order_number = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["tenant", "order_number"])]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    # Signed fen: debit positive, credit negative (see the top of this section).
+    amount = models.BigIntegerField()
+    # The account's currency, repeated so an entry's per-currency sum needs no join.
+    currency = models.CharField(max_length=3)
+    # "<entry key>#<n>": each posting can be named and is made once.
+    idempotency_key = models.CharField(max_length=210, unique=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_posting_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} {self.amount:+d} {self.currency}"
+
+
+class CommissionRule(models.Model):
+    """Who earns commission on a shop's sales: only that shop's own creator (single level).
+
+    China's 禁止传销条例 (art. 7) outlaws pay that depends on recruiting others or on their sales,
+    and entry fees to join. So the only rule there is says: the selling shop's creator earns on
+    the selling shop's sales. `billing.ledger.commission_rule_set` refuses anything else with a
+    ValidationError, and the check constraints refuse it in the database too.
+    """
+
+    class Basis(models.TextChoices):
+        OWN_SHOP_SALES = "own_shop_sales", _("the shop's own sales")
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="commission_rule"
+    )
+    basis = models.CharField(max_length=20, choices=Basis.choices, default=Basis.OWN_SHOP_SALES)
+    beneficiary = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(beneficiary=F("tenant")), name="commission_single_level_beneficiary"
+            ),
+            models.CheckConstraint(
+                condition=Q(basis="own_shop_sales"), name="commission_single_level_basis"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"commission: shop {self.tenant_id} → its own creator"

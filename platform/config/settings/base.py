@@ -338,3 +338,12 @@ MIDDLEWARE = [
 ]
 # How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
 VSTORE_TXT_RESOLVER = env.str("VSTORE_TXT_RESOLVER", "tenants.dns.DnsPythonResolver")
+
+# --- ledger (billing) ---------------------------------------------------------------------------
+# The platform's fee on an order, in basis points of the goods' retail total (500 = 5%); it is
+# taken out of the creator's margin (billing.ledger.capture_post) and never exceeds it.
+VSTORE_PLATFORM_TAKE_RATE_BP = env.int("VSTORE_PLATFORM_TAKE_RATE_BP", 500)
+if not 0 <= VSTORE_PLATFORM_TAKE_RATE_BP <= 10_000:
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_PLATFORM_TAKE_RATE_BP" invalid: not within 0..10000'
+    )

@@ -1,0 +1,487 @@
+"""The ledger's writes: post journal entries, post a capture, configure commission (single level).
+
+Sign convention (billing.models): a posting's amount is signed fen, debit positive and credit
+negative, so an entry balances when its postings sum to zero per currency. The database checks
+the same at commit and refuses any change to a posted row; corrections are new entries.
+
+Every entry has an idempotency key. Posting with a key that is already there returns the entry
+that is there and posts nothing, so a retried task posts once, also when two workers race: the
+unique key decides the winner and the loser returns the winner's entry.
+
+Accounts are named by an `AccountRef` (kind + owner + currency) and made on first use.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from .models import (
+    ACCOUNT_OWNER,
+    AccountKind,
+    CommissionRule,
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    Posting,
+)
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+KEY_MAX = 200
+# Postgres allows 65,535 parameters a statement; a posting row takes five.
+_BULK_BATCH = 5_000
+
+
+class LedgerError(Exception):
+    """A posting the ledger refuses (unbalanced, malformed, or not matching its payment)."""
+
+
+class IdempotencyConflict(LedgerError):
+    """The key is already used by an entry with other postings: two things share one key."""
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class AccountRef:
+    """Names a ledger account without a database round trip; `accounts_resolve` makes it real.
+
+    Use the constructors: AccountRef.platform_revenue(), .clearing("sandbox"),
+    .supplier_payable(supplier_id), .commission_pending(tenant_id), .commission_available(…),
+    .refunds_payable("sandbox").
+    """
+
+    kind: str
+    currency: str = "CNY"
+    supplier_id: int = 0  # 0: none (kept an int, not None, so refs sort: the lock order)
+    tenant_id: int = 0
+    provider: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in AccountKind.values:
+            raise LedgerError(f"unknown account kind {self.kind!r}")
+        owner = ACCOUNT_OWNER[AccountKind(self.kind)]
+        given = {"supplier": bool(self.supplier_id), "tenant": bool(self.tenant_id)}
+        given["provider"] = bool(self.provider)
+        if [k for k, v in given.items() if v] != ([owner] if owner else []):
+            raise LedgerError(f"a {self.kind} account is owned by {owner or 'the platform'} alone")
+        if len(self.currency) != 3 or not self.currency.isupper():
+            raise LedgerError(f"currency must be an ISO code like 'CNY', not {self.currency!r}")
+
+    @classmethod
+    def platform_revenue(cls, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.PLATFORM_REVENUE.value, currency)
+
+    @classmethod
+    def clearing(cls, provider: str, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.PAYMENT_CLEARING.value, currency, provider=provider)
+
+    @classmethod
+    def refunds_payable(cls, provider: str, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.REFUNDS_PAYABLE.value, currency, provider=provider)
+
+    @classmethod
+    def supplier_payable(cls, supplier_id: int, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.SUPPLIER_PAYABLE.value, currency, supplier_id=supplier_id)
+
+    @classmethod
+    def commission_pending(cls, tenant_id: int, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.CREATOR_COMMISSION_PENDING.value, currency, tenant_id=tenant_id)
+
+    @classmethod
+    def commission_available(cls, tenant_id: int, currency: str = "CNY") -> AccountRef:
+        return cls(AccountKind.CREATOR_COMMISSION_AVAILABLE.value, currency, tenant_id=tenant_id)
+
+    @classmethod
+    def of(cls, account: LedgerAccount) -> AccountRef:
+        return cls(
+            account.kind,
+            account.currency,
+            supplier_id=account.supplier_id or 0,
+            tenant_id=account.tenant_id or 0,
+            provider=account.provider,
+        )
+
+    def q(self) -> Q:
+        return Q(
+            kind=self.kind,
+            currency=self.currency,
+            supplier_id=self.supplier_id or None,
+            tenant_id=self.tenant_id or None,
+            provider=self.provider,
+        )
+
+
+def accounts_resolve(*, refs: Iterable[AccountRef]) -> dict[AccountRef, LedgerAccount]:
+    """The accounts REFS name, made where missing.
+
+    Missing accounts are inserted in one statement in the refs' sort order, so concurrent
+    posters wait on the unique index in the same order and cannot deadlock; a row another
+    transaction inserted first is skipped (ON CONFLICT DO NOTHING) and read back.
+    """
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    found = _accounts_fetch(wanted)
+    missing = [ref for ref in wanted if ref not in found]
+    if missing:
+        LedgerAccount.objects.bulk_create(
+            [
+                LedgerAccount(
+                    kind=ref.kind,
+                    currency=ref.currency,
+                    supplier_id=ref.supplier_id or None,
+                    tenant_id=ref.tenant_id or None,
+                    provider=ref.provider,
+                )
+                for ref in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found |= _accounts_fetch(missing)
+    return found
+
+
+def _accounts_fetch(refs: Sequence[AccountRef]) -> dict[AccountRef, LedgerAccount]:
+    rows = LedgerAccount.objects.filter(reduce(or_, (ref.q() for ref in refs)))
+    return {AccountRef.of(account): account for account in rows}
+
+
+# --- entries ------------------------------------------------------------------------------------
+
+Line = tuple["AccountRef | LedgerAccount", int]
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One journal entry to post: its key, its lines (account, signed fen) and its reference."""
+
+    key: str
+    lines: Sequence[Line]
+    memo: str = ""
+    tenant: Tenant | None = None
+    order_number: str = ""
+    payment: Payment | None = None
+    refs: tuple[AccountRef, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not self.key.strip() or len(self.key) > KEY_MAX:
+            raise LedgerError(f"an entry needs an idempotency key of 1..{KEY_MAX} characters")
+        if len(self.lines) < 2:
+            raise LedgerError(f"entry {self.key}: an entry needs at least two lines")
+        refs = []
+        totals: Counter[str] = Counter()
+        for account, amount in self.lines:
+            ref = AccountRef.of(account) if isinstance(account, LedgerAccount) else account
+            if not isinstance(ref, AccountRef):
+                raise LedgerError(f"entry {self.key}: {account!r} is not a ledger account")
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+                raise LedgerError(
+                    f"entry {self.key}: amounts are non-zero integers of fen, not {amount!r}"
+                )
+            refs.append(ref)
+            totals[ref.currency] += amount
+        off = {currency: total for currency, total in totals.items() if total}
+        if off:
+            detail = ", ".join(f"{total:+d} {currency}" for currency, total in sorted(off.items()))
+            raise LedgerError(
+                f"entry {self.key} does not balance: its lines sum to {detail} "
+                "(debits are positive, credits negative; every currency must sum to zero)"
+            )
+        object.__setattr__(self, "refs", tuple(refs))
+
+    def _entry(self) -> JournalEntry:
+        return JournalEntry(
+            idempotency_key=self.key,
+            memo=self.memo[:200],
+            tenant=self.tenant,
+            order_number=self.order_number,
+            payment=self.payment,
+        )
+
+    def _postings(
+        self, entry: JournalEntry, accounts: dict[AccountRef, LedgerAccount]
+    ) -> list[Posting]:
+        return [
+            Posting(
+                entry=entry,
+                account=accounts[ref],
+                amount=amount,
+                currency=ref.currency,
+                idempotency_key=f"{self.key}#{n}",
+            )
+            for n, (ref, (_account, amount)) in enumerate(zip(self.refs, self.lines, strict=True))
+        ]
+
+    def _signature(self, accounts: dict[AccountRef, LedgerAccount]) -> Counter[tuple[int, int]]:
+        return Counter(
+            (accounts[ref].pk, amount)
+            for ref, (_a, amount) in zip(self.refs, self.lines, strict=True)
+        )
+
+
+def entry_post(
+    *,
+    key: str,
+    lines: Sequence[Line],
+    memo: str = "",
+    tenant: Tenant | None = None,
+    order_number: str = "",
+    payment: Payment | None = None,
+) -> JournalEntry:
+    """Post one balanced entry of LINES, (account, signed fen) pairs; once per KEY.
+
+    Raises LedgerError for unbalanced or malformed lines (before touching the database), and
+    IdempotencyConflict when KEY already names an entry with other postings.
+    """
+    spec = EntrySpec(
+        key=key,
+        lines=lines,
+        memo=memo,
+        tenant=tenant,
+        order_number=order_number,
+        payment=payment,
+    )
+    return _entry_post(spec)
+
+
+def _entry_post(spec: EntrySpec) -> JournalEntry:
+    existing = JournalEntry.objects.filter(idempotency_key=spec.key).first()
+    if existing is not None:
+        return _same_or_conflict(existing, spec)
+    with transaction.atomic():
+        accounts = accounts_resolve(refs=spec.refs)
+        try:
+            # A savepoint: losing the race for the key must not spoil the caller's transaction.
+            with transaction.atomic():
+                entry = spec._entry()
+                entry.save(force_insert=True)
+                Posting.objects.bulk_create(spec._postings(entry, accounts))
+        except IntegrityError:
+            # Another transaction committed the key while we waited on its unique index.
+            winner = JournalEntry.objects.filter(idempotency_key=spec.key).first()
+            if winner is None:
+                raise
+            return _same_or_conflict(winner, spec)
+    return entry
+
+
+def _same_or_conflict(entry: JournalEntry, spec: EntrySpec) -> JournalEntry:
+    accounts = accounts_resolve(refs=spec.refs)
+    there = Counter(entry.postings.values_list("account_id", "amount"))
+    if there != spec._signature(accounts):
+        raise IdempotencyConflict(
+            f"key {spec.key!r} already names journal entry {entry.pk} with other postings"
+        )
+    return entry
+
+
+def entries_post_many(*, entries: Sequence[EntrySpec]) -> list[JournalEntry]:
+    """Post many entries in one transaction with a few bulk INSERTs; returns them in order.
+
+    Keys already posted return their existing entries (posting nothing). If a concurrent
+    poster takes one of the keys meanwhile, the batch falls back to posting one by one.
+    """
+    by_key: dict[str, EntrySpec] = {}
+    for spec in entries:
+        if spec.key in by_key and by_key[spec.key].lines != spec.lines:
+            raise IdempotencyConflict(f"key {spec.key!r} appears twice with other lines")
+        by_key[spec.key] = spec
+    if not by_key:
+        return []
+    with transaction.atomic():
+        done = {
+            e.idempotency_key: e
+            for e in JournalEntry.objects.filter(idempotency_key__in=list(by_key))
+        }
+        for key, entry in done.items():
+            _same_or_conflict(entry, by_key[key])
+        new = [spec for key, spec in by_key.items() if key not in done]
+        if new:
+            accounts = accounts_resolve(refs=(ref for spec in new for ref in spec.refs))
+            try:
+                with transaction.atomic():
+                    made = JournalEntry.objects.bulk_create([s._entry() for s in new])
+                    Posting.objects.bulk_create(
+                        [
+                            p
+                            for s, e in zip(new, made, strict=True)
+                            for p in s._postings(e, accounts)
+                        ],
+                        batch_size=_BULK_BATCH,
+                    )
+            except IntegrityError:
+                made = [_entry_post(spec) for spec in new]
+            done |= {entry.idempotency_key: entry for entry in made}
+    return [done[spec.key] for spec in entries]
+
+
+# --- capture ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureLine:
+    """One order line as the capture needs it: who supplies it, at what prices (unit fen)."""
+
+    supplier_id: int
+    quantity: int
+    supply_price_fen: int
+    retail_price_fen: int
+    # The supplier's delivery charge the buyer paid for this line (put a per-supplier charge on
+    # one of its lines); it is owed to the supplier in full.
+    shipping_fen: int = 0
+
+
+def capture_key(payment: Payment) -> str:
+    return f"payment:{payment.out_trade_no}:capture"
+
+
+def fee_fen(*, goods_fen: int, take_rate_bp: int) -> int:
+    """The platform's fee: TAKE_RATE_BP basis points of GOODS_FEN, rounded half up to the fen.
+
+    Half up (not banker's) because it is the rule buyers, creators and 发票 all expect; it is
+    computed once per order on the order's goods total, so an order is rounded exactly once.
+    """
+    return (goods_fen * take_rate_bp + 5_000) // 10_000
+
+
+def capture_post(
+    *,
+    payment: Payment,
+    lines: Sequence[CaptureLine],
+    take_rate_bp: int | None = None,
+) -> JournalEntry:
+    """Post the entry for a captured PAYMENT of an order made of LINES; once per payment.
+
+        debit  payment clearing (the payment's provider)   the amount paid
+        credit each supplier's payable                     Σ supply price × qty + its shipping
+        credit the selling shop's commission (pending)     retail − supply − platform fee
+        credit platform revenue                            the fee
+
+    The fee is TAKE_RATE_BP (default settings.VSTORE_PLATFORM_TAKE_RATE_BP) of the goods' retail
+    total (`fee_fen`), at most the creator's margin, so her commission is never negative. Single
+    level: the commission goes to the selling shop (payment.tenant) and to no one else.
+    Raises LedgerError if the payment is not captured or its amount is not the lines' total.
+    """
+    key = capture_key(payment)
+    # A retry after the take rate changed must return the first entry, not a conflict.
+    existing = JournalEntry.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    if payment.status not in (
+        Payment.Status.CAPTURED,
+        Payment.Status.PARTIALLY_REFUNDED,
+        Payment.Status.REFUNDED,
+    ):
+        raise LedgerError(f"payment {payment.out_trade_no} is {payment.status}, not captured")
+    if not lines:
+        raise LedgerError(f"payment {payment.out_trade_no}: a capture needs the order's lines")
+    rate = settings.VSTORE_PLATFORM_TAKE_RATE_BP if take_rate_bp is None else take_rate_bp
+    if not isinstance(rate, int) or not 0 <= rate <= 10_000:
+        raise LedgerError(f"take rate must be 0..10000 basis points, not {rate!r}")
+
+    payable: defaultdict[int, int] = defaultdict(int)
+    goods = supply = shipping = 0
+    for line in lines:
+        numbers = (line.quantity, line.supply_price_fen, line.retail_price_fen, line.shipping_fen)
+        if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in numbers):
+            raise LedgerError(f"capture line {line}: quantities and prices are fen, not negative")
+        if line.quantity == 0:
+            raise LedgerError(f"capture line {line}: quantity must be at least 1")
+        if line.supply_price_fen > line.retail_price_fen:
+            raise LedgerError(f"capture line {line}: sold below the supply price")
+        goods += line.retail_price_fen * line.quantity
+        supply += line.supply_price_fen * line.quantity
+        shipping += line.shipping_fen
+        payable[line.supplier_id] += line.supply_price_fen * line.quantity + line.shipping_fen
+    if goods + shipping != payment.amount:
+        raise LedgerError(
+            f"payment {payment.out_trade_no} is {payment.amount} fen but its lines total "
+            f"{goods + shipping} fen (goods {goods} + shipping {shipping})"
+        )
+    margin = goods - supply
+    fee = min(fee_fen(goods_fen=goods, take_rate_bp=rate), margin)
+    currency = payment.currency
+    entry_lines: list[Line] = [(AccountRef.clearing(payment.provider, currency), payment.amount)]
+    entry_lines += [
+        (AccountRef.supplier_payable(supplier_id, currency), -owed)
+        for supplier_id, owed in sorted(payable.items())
+        if owed
+    ]
+    if margin - fee:
+        entry_lines.append(
+            (AccountRef.commission_pending(payment.tenant_id, currency), fee - margin)
+        )
+    if fee:
+        entry_lines.append((AccountRef.platform_revenue(currency), -fee))
+    return entry_post(
+        key=key,
+        lines=entry_lines,
+        memo=f"capture {payment.out_trade_no} (take rate {rate} bp)",
+        tenant=payment.tenant,
+        order_number=payment.order_number,
+        payment=payment,
+    )
+
+
+# --- commission rules (single level) ------------------------------------------------------------
+
+SINGLE_LEVEL = (
+    "VStore pays commission at a single level only: a shop's creator earns on her own shop's "
+    "sales and nothing else (禁止传销条例 art. 7)."
+)
+
+
+def commission_rule_set(
+    *,
+    tenant: Tenant,
+    beneficiary: Tenant | None = None,
+    basis: str = CommissionRule.Basis.OWN_SHOP_SALES,
+    recruitment_reward_fen: int = 0,
+    membership_fee_fen: int = 0,
+) -> CommissionRule:
+    """Configure who earns the commission on TENANT's sales: only TENANT's own creator.
+
+    Everything a multi-level scheme needs is refused with a ValidationError citing the rule:
+    an override for another creator (BENEFICIARY another shop, or a BASIS such as a downline's
+    sales), a cash reward for recruiting creators, a paid membership to open a shop.
+    """
+    if beneficiary is not None and beneficiary.pk != tenant.pk:
+        raise ValidationError(
+            f"Refused: commission on shop {tenant.pk}'s sales cannot go to shop "
+            f"{beneficiary.pk} (an override on another creator's sales). {SINGLE_LEVEL}",
+            code="commission_override",
+        )
+    if basis != CommissionRule.Basis.OWN_SHOP_SALES:
+        raise ValidationError(
+            f"Refused: commission basis {basis!r}; the only basis is the shop's own sales "
+            f"(no override on recruited creators' or a team's sales). {SINGLE_LEVEL}",
+            code="commission_basis",
+        )
+    if recruitment_reward_fen:
+        raise ValidationError(
+            "Refused: a cash reward for recruiting creators or shops. Fans may be rewarded "
+            f"with coupons, never with cash for bringing others in. {SINGLE_LEVEL}",
+            code="commission_recruitment_reward",
+        )
+    if membership_fee_fen:
+        raise ValidationError(
+            f"Refused: a paid membership (entry fee) to open a shop. {SINGLE_LEVEL}",
+            code="commission_membership_fee",
+        )
+    rule, _created = CommissionRule.objects.get_or_create(
+        tenant=tenant, defaults={"beneficiary": tenant, "basis": basis}
+    )
+    return rule

@@ -1,0 +1,340 @@
+"""The ledger's core: balanced entries, the database's refusals, idempotency, balances."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+
+from billing.ledger import (
+    AccountRef,
+    EntrySpec,
+    IdempotencyConflict,
+    LedgerError,
+    accounts_resolve,
+    entries_post_many,
+    entry_post,
+)
+from billing.ledger_selectors import (
+    account_balance,
+    account_balance_for,
+    balances_recompute_check,
+)
+from billing.models import JournalEntry, LedgerAccount, Posting
+
+CLEARING = AccountRef.clearing("alipay")
+REVENUE = AccountRef.platform_revenue()
+REFUNDS = AccountRef.refunds_payable("alipay")
+
+
+def key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.mark.django_db
+def test_a_balanced_entry_posts_and_moves_the_balances():
+    before = account_balance_for(ref=CLEARING), account_balance_for(ref=REVENUE)
+    entry = entry_post(key=key(), lines=[(CLEARING, 1234), (REVENUE, -1234)], memo="fee")
+
+    assert sorted(entry.postings.values_list("amount", flat=True)) == [-1234, 1234]
+    assert account_balance_for(ref=CLEARING) == before[0] + 1234
+    assert account_balance_for(ref=REVENUE) == before[1] - 1234
+    account = LedgerAccount.objects.get(CLEARING.q())
+    assert account_balance(account=account) == before[0] + 1234
+    assert balances_recompute_check() == []
+
+
+@pytest.mark.django_db
+def test_every_posting_carries_its_own_idempotency_key():
+    k = key()
+    entry = entry_post(key=k, lines=[(CLEARING, 5), (REVENUE, -3), (REFUNDS, -2)])
+    keys = sorted(entry.postings.values_list("idempotency_key", flat=True))
+    assert keys == [f"{k}#0", f"{k}#1", f"{k}#2"]
+
+
+@pytest.mark.django_db
+def test_an_unbalanced_entry_is_refused_by_the_service_before_touching_the_database():
+    k = key()
+    with pytest.raises(LedgerError, match=r"does not balance: .*\+1 CNY"):
+        entry_post(key=k, lines=[(CLEARING, 100), (REVENUE, -99)])
+    with pytest.raises(LedgerError, match="does not balance"):
+        entry_post(key=k, lines=[(CLEARING, 100), (AccountRef.platform_revenue("USD"), -100)])
+    assert not JournalEntry.objects.filter(idempotency_key=k).exists()
+
+
+@pytest.mark.django_db
+def test_malformed_lines_are_refused():
+    for lines in (
+        [(CLEARING, 100)],
+        [(CLEARING, 1.5), (REVENUE, -1.5)],
+        [(CLEARING, 0), (REVENUE, 0)],
+        [(CLEARING, True), (REVENUE, -1)],
+        [("clearing", 1), (REVENUE, -1)],
+    ):
+        with pytest.raises(LedgerError):
+            entry_post(key=key(), lines=lines)
+    with pytest.raises(LedgerError):
+        entry_post(key="", lines=[(CLEARING, 1), (REVENUE, -1)])
+    with pytest.raises(LedgerError, match="owned by"):
+        AccountRef("supplier_payable")
+
+
+@pytest.mark.django_db
+def test_the_same_key_twice_posts_one_entry():
+    k = key()
+    first = entry_post(key=k, lines=[(CLEARING, 700), (REVENUE, -700)])
+    again = entry_post(key=k, lines=[(CLEARING, 700), (REVENUE, -700)])
+
+    assert again.pk == first.pk
+    assert JournalEntry.objects.filter(idempotency_key=k).count() == 1
+    assert Posting.objects.filter(entry=first).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_other_lines_is_a_conflict_not_a_silent_success():
+    k = key()
+    entry_post(key=k, lines=[(CLEARING, 700), (REVENUE, -700)])
+    with pytest.raises(IdempotencyConflict):
+        entry_post(key=k, lines=[(CLEARING, 701), (REVENUE, -701)])
+
+
+@pytest.mark.django_db
+def test_batched_posting_posts_each_entry_once_and_returns_them_in_order():
+    keys = [key() for _ in range(50)]
+    done = entry_post(key=keys[3], lines=[(CLEARING, 4), (REVENUE, -4)])
+    specs = [
+        EntrySpec(key=k, lines=[(CLEARING, n + 1), (REVENUE, -(n + 1))]) for n, k in enumerate(keys)
+    ]
+    entries = entries_post_many(entries=specs)
+    again = entries_post_many(entries=specs)
+
+    assert [e.idempotency_key for e in entries] == keys
+    assert entries[3].pk == done.pk
+    assert [e.pk for e in again] == [e.pk for e in entries]
+    assert JournalEntry.objects.filter(idempotency_key__in=keys).count() == 50
+    assert Posting.objects.filter(entry__idempotency_key__in=keys).count() == 100
+    assert balances_recompute_check() == []
+
+
+@pytest.mark.django_db
+def test_a_batch_with_one_unbalanced_entry_posts_nothing():
+    keys = [key(), key()]
+    with pytest.raises(LedgerError):
+        entries_post_many(
+            entries=[
+                EntrySpec(key=keys[0], lines=[(CLEARING, 1), (REVENUE, -1)]),
+                EntrySpec(key=keys[1], lines=[(CLEARING, 2), (REVENUE, -1)]),
+            ]
+        )
+    assert not JournalEntry.objects.filter(idempotency_key__in=keys).exists()
+
+
+@pytest.mark.django_db
+def test_accounts_are_made_once_per_kind_owner_and_currency():
+    refs = [AccountRef.platform_revenue("EUR"), AccountRef.platform_revenue("EUR")]
+    first = accounts_resolve(refs=refs)
+    second = accounts_resolve(refs=[AccountRef.platform_revenue("EUR")])
+    assert len(first) == 1
+    assert first[refs[0]].pk == second[refs[0]].pk
+    # Even bypassing the service, a second platform revenue account in EUR is refused.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerAccount.objects.create(kind="platform_revenue", currency="EUR")
+
+
+def _posted_entry() -> JournalEntry:
+    return entry_post(key=key(), lines=[(CLEARING, 10), (REVENUE, -10)])
+
+
+@pytest.mark.django_db
+def test_raw_sql_update_of_a_posting_fails():
+    entry = _posted_entry()
+    with (
+        pytest.raises(DatabaseError, match="never changed"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE billing_posting SET amount = amount * 2 WHERE entry_id = %s", [entry.pk]
+        )
+
+
+@pytest.mark.django_db
+def test_raw_sql_delete_of_a_posting_fails():
+    entry = _posted_entry()
+    with (
+        pytest.raises(DatabaseError, match="never changed"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM billing_posting WHERE entry_id = %s", [entry.pk])
+
+
+@pytest.mark.django_db
+def test_raw_sql_update_and_delete_of_a_journal_entry_fail():
+    entry = _posted_entry()
+    for statement in (
+        "UPDATE billing_journalentry SET memo = 'edited' WHERE id = %s",
+        "DELETE FROM billing_journalentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="never changed"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [entry.pk])
+    assert JournalEntry.objects.get(pk=entry.pk).memo == ""
+
+
+@pytest.mark.django_db
+def test_truncating_the_ledger_fails():
+    for table in ("billing_posting", "billing_journalentry"):
+        with (
+            pytest.raises(DatabaseError, match="TRUNCATE"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+
+
+@pytest.mark.django_db
+def test_the_orm_cannot_edit_or_delete_posted_rows_either():
+    entry = _posted_entry()
+    posting = entry.postings.first()
+    posting.amount = 11
+    with pytest.raises(DatabaseError), transaction.atomic():
+        posting.save()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Posting.objects.filter(entry=entry).delete()
+
+
+def sql(statement: str, params: list | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _raw_entry(k: str, amounts: list[int]) -> int:
+    account = accounts_resolve(refs=[REVENUE])[REVENUE]
+    entry_id = sql(
+        "INSERT INTO billing_journalentry (idempotency_key, memo, order_number, created_at)"
+        " VALUES (%s, 'raw', '', now()) RETURNING id",
+        [k],
+    )[0][0]
+    for n, amount in enumerate(amounts):
+        sql(
+            "INSERT INTO billing_posting (entry_id, account_id, amount, currency, idempotency_key)"
+            " VALUES (%s, %s, %s, 'CNY', %s)",
+            [entry_id, account.pk, amount, f"{k}#{n}"],
+        )
+    return entry_id
+
+
+def test_an_unbalanced_entry_inserted_by_raw_sql_fails_at_commit(committed_db):
+    k = key()
+    with (
+        pytest.raises(IntegrityError, match="does not balance"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        _raw_entry(k, [500, -499])
+        # Inside the transaction the rows are there: the check waits for the commit.
+        cursor.execute(
+            "SELECT count(*) FROM billing_posting WHERE idempotency_key LIKE %s", [f"{k}#%"]
+        )
+        assert cursor.fetchone()[0] == 2
+    assert not JournalEntry.objects.filter(idempotency_key=k).exists()
+
+
+def test_an_entry_without_postings_fails_at_commit(committed_db):
+    k = key()
+    with pytest.raises(IntegrityError, match="at least two"), transaction.atomic():
+        _raw_entry(k, [])
+    assert not JournalEntry.objects.filter(idempotency_key=k).exists()
+
+
+def test_a_balanced_entry_inserted_by_raw_sql_commits(committed_db):
+    k = key()
+    with transaction.atomic():
+        _raw_entry(k, [500, -300, -200])
+    assert JournalEntry.objects.filter(idempotency_key=k).exists()
+    assert balances_recompute_check() == []
+
+
+def test_postings_added_later_to_a_committed_entry_must_balance_too(committed_db):
+    k = key()
+    with transaction.atomic():
+        entry_id = _raw_entry(k, [1, -1])
+    account = LedgerAccount.objects.get(REVENUE.q())
+    with (
+        pytest.raises(IntegrityError, match="does not balance"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO billing_posting (entry_id, account_id, amount, currency, idempotency_key)"
+            " VALUES (%s, %s, 9, 'CNY', %s)",
+            [entry_id, account.pk, f"{k}#late"],
+        )
+    assert Posting.objects.filter(entry_id=entry_id).count() == 2
+
+
+def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
+    """Thread A holds the key uncommitted until B is seen waiting on it; then both return A's."""
+    k = key()
+    lines = [(CLEARING, 250), (REVENUE, -250)]
+    a_inserted = threading.Event()
+    b_pid: list[int] = []
+    results: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str, fn) -> None:
+        try:
+            results[name] = fn()
+        except BaseException as error:
+            errors.append(error)
+            a_inserted.set()
+        finally:
+            connections.close_all()
+
+    def poster_a() -> int:
+        with transaction.atomic():
+            entry = entry_post(key=k, lines=lines)
+            a_inserted.set()
+            deadline = time.monotonic() + 30
+            with connection.cursor() as cursor:
+                while True:
+                    assert time.monotonic() < deadline, "B never waited on A's key"
+                    if not b_pid:
+                        continue
+                    cursor.execute(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [b_pid[0]]
+                    )
+                    row = cursor.fetchone()
+                    if row and row[0] == "Lock":
+                        break
+        return entry.pk
+
+    def poster_b() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        a_inserted.wait(timeout=30)
+        b_pid.append(pid)
+        return entry_post(key=k, lines=lines).pk
+
+    threads = [
+        threading.Thread(target=run, args=("a", poster_a)),
+        threading.Thread(target=run, args=("b", poster_b)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors, errors
+    assert results["a"] == results["b"]
+    assert JournalEntry.objects.filter(idempotency_key=k).count() == 1
+    assert Posting.objects.filter(entry__idempotency_key=k).count() == 2
