@@ -48,9 +48,11 @@ def applied_migrations(schemas: Iterable[str], batch: int = 200) -> dict[str, se
     names = list(schemas)
     result: dict[str, set[Key]] = {name: set() for name in names}
     with connection.cursor() as cursor:
+        # pg_class by (relname, relnamespace) is an index lookup; information_schema.tables
+        # would scan every relation of every shop.
         cursor.execute(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'django_migrations' AND c.relkind = 'r' AND n.nspname = ANY(%s)",
             [names],
         )
         present = [row[0] for row in cursor.fetchall()]
