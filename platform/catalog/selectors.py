@@ -114,7 +114,7 @@ def catalog_browse(filters: CatalogFilters) -> QuerySet[Product]:
                 ),
                 filter=skus,
             ),
-            total_stock=Count("skus", filter=skus & Q(skus__stock__gt=0)),
+            skus_in_stock=Count("skus", filter=skus & Q(skus__stock__gt=0)),
             rating_avg=ExpressionWrapper(
                 Cast("rating_total", FloatField()) / NullIf(F("rating_count"), 0),
                 output_field=FloatField(),
