@@ -6,8 +6,10 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.components import Component
 
 from . import admin_views
+from .selectors import flagged_item_count
 
 
 @hooks.register("register_admin_urls")
@@ -28,3 +30,19 @@ def register_catalog_menu_item() -> MenuItem:
 @hooks.register("register_admin_menu_item")
 def register_listings_menu_item() -> MenuItem:
     return MenuItem(_("My listings"), reverse("storefront_listings"), icon_name="tag", order=260)
+
+
+class ListingPricesPanel(Component):
+    """Admin home: listings whose price new supplier terms left outside the bounds."""
+
+    name = "storefront_listing_prices"
+    template_name = "storefront/admin/home_panel.html"
+    order = 50  # above Wagtail's own panels: these variants cannot sell until fixed
+
+    def get_context_data(self, parent_context: dict | None = None) -> dict:
+        return {"flagged": flagged_item_count()}
+
+
+@hooks.register("construct_homepage_panels")
+def add_listing_prices_panel(request, panels: list) -> None:
+    panels.append(ListingPricesPanel())

@@ -167,6 +167,7 @@ def test_flagged_price_is_shown_and_fixed_from_the_listing_page(creator, shops):
     services.price_change_approve(change=change, actor=staff_make())
 
     assert "outside" in client.get("/admin/listings/").text
+    assert "Prices to adjust" in client.get("/admin/").text  # on the creator's admin home
     with tenant_context(shops.b):
         listing = Listing.objects.get(product=product)
     response = client.post(
