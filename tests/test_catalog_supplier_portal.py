@@ -437,3 +437,32 @@ def test_stock_page_lists_only_my_skus_and_saves_back_to_itself(two_suppliers):
     assert response.url == "/supplier/stock/?page=1"
     sku.refresh_from_db()
     assert sku.stock == 25
+
+
+def test_supplier_removes_an_image_from_a_draft_but_it_is_kept(catalog_media, shop_client):
+    draft = product_make(status=Product.Vetting.DRAFT)
+    image = draft.images.get()
+    client = shop_client("localhost")
+    client.force_login(draft.supplier.user)
+
+    client.post(f"/supplier/products/{draft.pk}/images/{image.pk}/remove/")
+
+    image.refresh_from_db()
+    assert image.is_hidden
+    assert image.file.name  # the row and the file stay for the record
+
+
+def test_images_of_approved_products_or_other_suppliers_cannot_be_removed(two_suppliers):
+    a, b, _doc, client = two_suppliers
+    mine = a.images.get()
+    theirs = b.images.get()
+
+    client.post(f"/supplier/products/{a.pk}/images/{mine.pk}/remove/")
+    other = client.post(f"/supplier/products/{b.pk}/images/{theirs.pk}/remove/")
+    crossed = client.post(f"/supplier/products/{a.pk}/images/{theirs.pk}/remove/")
+
+    assert (other.status_code, crossed.status_code) == (404, 404)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert not mine.is_hidden  # approved: images change only through a new review
+    assert not theirs.is_hidden

@@ -578,6 +578,26 @@ def product_image_add(
 
 
 @transaction.atomic
+def product_image_hide(
+    *, product: Product, supplier: Supplier, actor: Any, image_id: int
+) -> ProductImage:
+    """Take an image off a draft or sent-back product (kept, like every catalog row)."""
+    _require_owner(product=product, supplier=supplier)
+    _require_editable(product)
+    image = ProductImage.objects.get(product=product, pk=image_id)
+    image.is_hidden = True
+    image.save(update_fields=["is_hidden"])
+    audit_record(
+        actor=actor,
+        action="product.image_hide",
+        supplier=supplier,
+        product=product,
+        detail={"image": image.pk},
+    )
+    return image
+
+
+@transaction.atomic
 def product_set_active(
     *, product: Product, supplier: Supplier, actor: Any, is_active: bool
 ) -> Product:

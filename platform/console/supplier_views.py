@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
 )
@@ -491,6 +492,23 @@ def image_add(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
         {"supplier": supplier, "product": product, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@supplier_required
+@require_POST
+def image_hide(request: HttpRequest, supplier: Supplier, pk: int, image_pk: int) -> HttpResponse:
+    product = supplier_product_get(supplier=supplier, pk=pk)
+    if not product.images.filter(pk=image_pk).exists():
+        raise Http404
+    try:
+        services.product_image_hide(
+            product=product, supplier=supplier, actor=request.user, image_id=image_pk
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Image removed."))
+    return redirect("supplier:product", pk=product.pk)
 
 
 # --- CSV ----------------------------------------------------------------------------------------
