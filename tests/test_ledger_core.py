@@ -255,6 +255,37 @@ def test_an_entry_without_postings_fails_at_commit(committed_db):
     assert not JournalEntry.objects.filter(idempotency_key=k).exists()
 
 
+def test_a_posting_in_another_currency_than_its_account_fails_at_commit(committed_db):
+    k = key()
+    with pytest.raises(IntegrityError, match="another currency"), transaction.atomic():
+        entry_id = _raw_entry(k, [7, -7])
+        account = LedgerAccount.objects.get(REVENUE.q())
+        for n, amount in enumerate([3, -3]):
+            sql(
+                "INSERT INTO billing_posting"
+                " (entry_id, account_id, amount, currency, idempotency_key)"
+                " VALUES (%s, %s, %s, 'USD', %s)",
+                [entry_id, account.pk, amount, f"{k}#usd{n}"],
+            )
+    assert not JournalEntry.objects.filter(idempotency_key=k).exists()
+
+
+def test_an_entry_checked_early_is_checked_again_after_more_postings(committed_db):
+    """SET CONSTRAINTS … IMMEDIATE passes the entry; a later unbalanced posting still fails."""
+    k = key()
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        entry_id = _raw_entry(k, [5, -5])
+        sql("SET CONSTRAINTS ALL IMMEDIATE")
+        sql("SET CONSTRAINTS ALL DEFERRED")
+        account = LedgerAccount.objects.get(REVENUE.q())
+        sql(
+            "INSERT INTO billing_posting (entry_id, account_id, amount, currency, idempotency_key)"
+            " VALUES (%s, %s, 1, 'CNY', %s)",
+            [entry_id, account.pk, f"{k}#more"],
+        )
+    assert not JournalEntry.objects.filter(idempotency_key=k).exists()
+
+
 def test_a_balanced_entry_inserted_by_raw_sql_commits(committed_db):
     k = key()
     with transaction.atomic():

@@ -1,0 +1,191 @@
+"""How fast the ledger posts: one entry per transaction, and many entries per transaction.
+
+    make bench                      (all benchmarks), or
+    .venv/bin/python -m config.stack exec -- .venv/bin/python bench/ledger.py [--repeat N]
+
+Works in its own database (vstore_bench_ledger, dropped and made anew) on the server
+DATABASE_URL names, so the demo data is untouched. Every entry is a capture-shaped entry of four
+postings (clearing, a supplier's payable, a creator's pending commission, platform revenue),
+posted through the real services with every database check on (the deferred balance trigger,
+the append-only triggers, unique idempotency keys). Prints, each a median of --repeat runs:
+
+- single: `entry_post`, one transaction (one commit) per entry;
+- batched: `entries_post_many`, --batch entries per transaction;
+- the ratio, and how long the recomputation check and a balance query take afterwards.
+
+Target (issue 6): at least 5,000 postings/s batched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+
+DB_NAME = "vstore_bench_ledger"
+POSTINGS_PER_ENTRY = 4
+
+
+def bench_database_url() -> str:
+    import psycopg
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    admin = urlunsplit(url._replace(path="/postgres"))
+    dsn = admin.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return urlunsplit(url._replace(path=f"/{DB_NAME}"))
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ["VSTORE_POOL_SIZE"] = "0"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["VSTORE_CACHE_PREFIX"] = "vstore-bench-ledger"
+    redis = urlsplit(os.environ["REDIS_URL"])
+    os.environ["REDIS_URL"] = urlunsplit(redis._replace(path="/15"))
+    import django
+
+    django.setup()
+
+
+class Bench:
+    def __init__(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        from catalog.models import Supplier
+        from tenants.models import Tenant
+
+        self.seq = 0
+        # A few real owners, so postings spread over accounts as real captures do.
+        self.suppliers = []
+        self.tenants = []
+        for n in range(8):
+            user = get_user_model().objects.create_user(username=f"bench-supplier-{n}")
+            self.suppliers.append(
+                Supplier.objects.create(
+                    user=user,
+                    company_name=f"Bench supplier {n}",
+                    credit_code=f"BENCH{n:013d}",
+                    contact_name="Bench",
+                    contact_phone="13800000000",
+                )
+            )
+            # A shop row is enough for the ledger (its schema is never touched here).
+            self.tenants.append(Tenant.objects.create(schema_name=f"bench_{n}", name=f"Bench {n}"))
+
+    def spec(self):
+        from billing.ledger import AccountRef, EntrySpec
+
+        self.seq += 1
+        n = self.seq
+        supplier = self.suppliers[n % len(self.suppliers)]
+        tenant = self.tenants[n % len(self.tenants)]
+        paid = 10_000 + n % 997
+        supply, fee = paid * 6 // 10, paid // 20
+        return EntrySpec(
+            key=f"bench:{n}",
+            lines=[
+                (AccountRef.clearing("sandbox"), paid),
+                (AccountRef.supplier_payable(supplier.pk), -supply),
+                (AccountRef.commission_pending(tenant.pk), -(paid - supply - fee)),
+                (AccountRef.platform_revenue(), -fee),
+            ],
+            memo="bench capture",
+        )
+
+    def single(self, entries: int) -> float:
+        from billing.ledger import entry_post
+
+        # Building the lines (and their validation) is part of posting: it is timed.
+        started = time.perf_counter()
+        for _ in range(entries):
+            s = self.spec()
+            entry_post(key=s.key, lines=s.lines, memo=s.memo)
+        return time.perf_counter() - started
+
+    def batched(self, batches: int, batch: int) -> float:
+        from billing.ledger import entries_post_many
+
+        started = time.perf_counter()
+        for _ in range(batches):
+            entries_post_many(entries=[self.spec() for _ in range(batch)])
+        return time.perf_counter() - started
+
+
+def median_rate(fn, repeat: int, postings: int) -> tuple[float, list[float]]:
+    rates = [postings / fn() for _ in range(repeat)]
+    return statistics.median(rates), rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--single", type=int, default=500, help="entries per single-entry run")
+    parser.add_argument("--batch", type=int, default=1000, help="entries per transaction")
+    parser.add_argument("--batches", type=int, default=5, help="transactions per batched run")
+    args = parser.parse_args()
+    setup_django()
+
+    from django.core.management import call_command
+
+    print("setting up the bench database…", flush=True)
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    b = Bench()
+    # Warm-up, untimed: accounts made, code paths and the connection warm.
+    b.single(50)
+    b.batched(1, 200)
+
+    single, single_runs = median_rate(
+        lambda: b.single(args.single), args.repeat, args.single * POSTINGS_PER_ENTRY
+    )
+    batched, batched_runs = median_rate(
+        lambda: b.batched(args.batches, args.batch),
+        args.repeat,
+        args.batches * args.batch * POSTINGS_PER_ENTRY,
+    )
+
+    from billing.ledger import AccountRef
+    from billing.ledger_selectors import account_balance_for, balances_recompute_check
+    from billing.models import Posting
+
+    total = Posting.objects.count()
+    started = time.perf_counter()
+    problems = balances_recompute_check()
+    check_s = time.perf_counter() - started
+    started = time.perf_counter()
+    account_balance_for(ref=AccountRef.clearing("sandbox"))
+    balance_s = time.perf_counter() - started
+
+    print(f"\nLedger posting, {POSTINGS_PER_ENTRY} postings an entry, median of {args.repeat}")
+    print(
+        f"  single  (1 entry a transaction, {args.single} entries a run) "
+        f"{single:9,.0f} postings/s  ({single / POSTINGS_PER_ENTRY:,.0f} entries/s)"
+    )
+    print(
+        f"  batched ({args.batch} entries a transaction, {args.batches} a run) "
+        f"{batched:9,.0f} postings/s  ({batched / POSTINGS_PER_ENTRY:,.0f} entries/s)"
+    )
+    print(f"  batched / single {batched / single:8.1f}x   (target: batched >= 5,000 postings/s)")
+    print(f"  runs, single:  {', '.join(f'{r:,.0f}' for r in single_runs)}")
+    print(f"  runs, batched: {', '.join(f'{r:,.0f}' for r in batched_runs)}")
+    print(
+        f"\n  {total:,} postings: recomputation check {check_s:.3f} s "
+        f"({len(problems)} problems), one account's balance {balance_s * 1000:.1f} ms"
+    )
+    if problems:
+        raise SystemExit(f"ledger problems: {problems[:5]}")
+
+
+if __name__ == "__main__":
+    main()
