@@ -383,3 +383,21 @@ def test_removing_a_shop_drops_its_listing_registry_rows():
 
     assert not ShopListing.objects.filter(product=product).exists()
     assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_decision_is_emailed_to_the_supplier_after_commit(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    product = product_make(status=V.IN_REVIEW)
+    user = product.supplier.user
+    user.email = "supplier@example.com"
+    user.save()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.product_request_changes(product=product, actor=staff_make(), note="请补充检测报告")
+    assert len(callbacks) == 1  # queued only once the decision is committed
+    event = VettingEvent.objects.filter(product=product).first()
+
+    assert services.vetting_notice_send(event_id=event.pk) is True
+    assert mailoutbox[-1].to == ["supplier@example.com"]
+    assert "请补充检测报告" in mailoutbox[-1].body

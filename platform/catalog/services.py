@@ -6,6 +6,7 @@ supplier's or product's own history) in the same transaction as the change itsel
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import nh3
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +37,8 @@ from .models import (
     VettingEvent,
 )
 from .uploads import document_check, image_check
+
+logger = logging.getLogger(__name__)
 
 # --- audit --------------------------------------------------------------------------------------
 
@@ -654,7 +658,7 @@ def _vetting_move(
     if to_status == V.APPROVED:
         product.approved_at = now
     product.save(update_fields=["vetting_status", "submitted_at", "approved_at", "updated_at"])
-    VettingEvent.objects.create(
+    event = VettingEvent.objects.create(
         product=product,
         from_status=from_status,
         to_status=to_status,
@@ -662,6 +666,8 @@ def _vetting_move(
         checklist=dict(checklist or {}),
         note=note,
     )
+    if to_status in NOTIFY_SUPPLIER:
+        transaction.on_commit(lambda: _vetting_notice_enqueue(event.pk))
     audit_record(
         actor=actor,
         action=f"product.{to_status}",
@@ -670,6 +676,46 @@ def _vetting_move(
         detail={"from": from_status, "note": note, "checklist": dict(checklist or {})},
     )
     return product
+
+
+NOTIFY_SUPPLIER = {V.APPROVED, V.CHANGES_REQUESTED, V.REJECTED}
+
+
+def _vetting_notice_enqueue(event_id: int) -> None:
+    from .tasks import vetting_notice_task
+
+    try:
+        vetting_notice_task.delay(event_id)
+    except Exception:  # the decision is committed; a broker outage must not turn it into a 500
+        logger.exception("could not queue the vetting notice for event %s", event_id)
+
+
+def vetting_notice_send(*, event_id: int) -> bool:
+    """E-mail the supplier a staff decision on one of its products; False if there is no one to
+    tell (no e-mail address, or the event is gone)."""
+    event = (
+        VettingEvent.objects.select_related("product__supplier__user").filter(pk=event_id).first()
+    )
+    if event is None or not event.product.supplier.user.email:
+        return False
+    product = event.product
+    subject = _("VStore: “%(title)s” is %(status)s") % {
+        "title": product.title,
+        "status": V(event.to_status).label,
+    }
+    lines = [
+        _("Your product “%(title)s” (no. %(id)d) is now: %(status)s.")
+        % {"title": product.title, "id": product.pk, "status": V(event.to_status).label},
+    ]
+    if event.note:
+        lines += ["", _("Note from the reviewer:"), event.note]
+    send_mail(
+        subject=str(subject),
+        message="\n".join(str(line) for line in lines),
+        from_email=None,
+        recipient_list=[product.supplier.user.email],
+    )
+    return True
 
 
 @transaction.atomic
