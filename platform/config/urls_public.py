@@ -17,7 +17,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("console.urls")),
     path("supplier/", include("console.supplier_urls")),
-    path("supplier/", include("console.supplier_urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
