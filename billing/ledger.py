@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,7 +33,6 @@ from .models import (
     JournalEntry,
     LedgerAccount,
     Payment,
-    Posting,
 )
 
 if TYPE_CHECKING:
@@ -206,29 +205,6 @@ class EntrySpec:
             )
         object.__setattr__(self, "refs", tuple(refs))
 
-    def _entry(self) -> JournalEntry:
-        return JournalEntry(
-            idempotency_key=self.key,
-            memo=self.memo[:200],
-            tenant=self.tenant,
-            order_number=self.order_number,
-            payment=self.payment,
-        )
-
-    def _postings(
-        self, entry: JournalEntry, accounts: dict[AccountRef, LedgerAccount]
-    ) -> list[Posting]:
-        return [
-            Posting(
-                entry=entry,
-                account=accounts[ref],
-                amount=amount,
-                currency=ref.currency,
-                idempotency_key=f"{self.key}#{n}",
-            )
-            for n, (ref, (_account, amount)) in enumerate(zip(self.refs, self.lines, strict=True))
-        ]
-
     def _signature(self, accounts: dict[AccountRef, LedgerAccount]) -> Counter[tuple[int, int]]:
         return Counter(
             (accounts[ref].pk, amount)
@@ -262,41 +238,17 @@ def entry_post(
 
 
 def _entry_post(spec: EntrySpec) -> JournalEntry:
-    existing = JournalEntry.objects.filter(idempotency_key=spec.key).first()
-    if existing is not None:
-        return _same_or_conflict(existing, spec)
-    with transaction.atomic():
-        accounts = accounts_resolve(refs=spec.refs)
-        try:
-            # A savepoint: losing the race for the key must not spoil the caller's transaction.
-            with transaction.atomic():
-                entry = spec._entry()
-                entry.save(force_insert=True)
-                Posting.objects.bulk_create(spec._postings(entry, accounts))
-        except IntegrityError:
-            # Another transaction committed the key while we waited on its unique index.
-            winner = JournalEntry.objects.filter(idempotency_key=spec.key).first()
-            if winner is None:
-                raise
-            return _same_or_conflict(winner, spec)
-    return entry
-
-
-def _same_or_conflict(entry: JournalEntry, spec: EntrySpec) -> JournalEntry:
-    accounts = accounts_resolve(refs=spec.refs)
-    there = Counter(entry.postings.values_list("account_id", "amount"))
-    if there != spec._signature(accounts):
-        raise IdempotencyConflict(
-            f"key {spec.key!r} already names journal entry {entry.pk} with other postings"
-        )
-    return entry
+    return entries_post_many(entries=[spec])[0]
 
 
 def entries_post_many(*, entries: Sequence[EntrySpec]) -> list[JournalEntry]:
-    """Post many entries in one transaction with two INSERTs; returns them in input order.
+    """Post ENTRIES in one transaction with two INSERTs, whatever their number; returns them
+    in input order.
 
-    Keys already posted return their existing entries (posting nothing). If a concurrent
-    poster takes one of the keys meanwhile, the batch falls back to posting one by one.
+    A key that is already posted returns its entry and posts nothing (IdempotencyConflict if
+    its postings differ). A key another transaction is posting at the same moment makes this
+    one wait on the unique index: if that one commits, its entry is returned; if it rolls back,
+    this one posts. No savepoint is needed, so it costs nothing when there is no race.
     """
     by_key: dict[str, EntrySpec] = {}
     for spec in entries:
@@ -306,32 +258,36 @@ def entries_post_many(*, entries: Sequence[EntrySpec]) -> list[JournalEntry]:
     if not by_key:
         return []
     with transaction.atomic():
-        done = {
-            e.idempotency_key: e
-            for e in JournalEntry.objects.filter(idempotency_key__in=list(by_key))
-        }
-        for key, entry in done.items():
-            _same_or_conflict(entry, by_key[key])
-        new = [spec for key, spec in by_key.items() if key not in done]
-        if new:
-            accounts = accounts_resolve(refs=(ref for spec in new for ref in spec.refs))
-            try:
-                with transaction.atomic():
-                    made = _entries_insert(new, accounts)
-            except IntegrityError:
-                made = [_entry_post(spec) for spec in new]
-            done |= {entry.idempotency_key: entry for entry in made}
+        accounts = accounts_resolve(refs=(ref for spec in by_key.values() for ref in spec.refs))
+        done = _entries_insert(list(by_key.values()), accounts)
+        there = [key for key in by_key if key not in done]
+        if there:
+            for entry in JournalEntry.objects.filter(idempotency_key__in=there):
+                done[entry.idempotency_key] = _same_or_conflict(
+                    entry, by_key[entry.idempotency_key], accounts
+                )
     return [done[spec.key] for spec in entries]
+
+
+def _same_or_conflict(
+    entry: JournalEntry, spec: EntrySpec, accounts: dict[AccountRef, LedgerAccount]
+) -> JournalEntry:
+    there = Counter(entry.postings.values_list("account_id", "amount"))
+    if there != spec._signature(accounts):
+        raise IdempotencyConflict(
+            f"key {spec.key!r} already names journal entry {entry.pk} with other postings"
+        )
+    return entry
 
 
 def _entries_insert(
     specs: Sequence[EntrySpec], accounts: dict[AccountRef, LedgerAccount]
-) -> list[JournalEntry]:
-    """Insert SPECS' entries and postings with two statements, whatever their number.
+) -> dict[str, JournalEntry]:
+    """Insert the entries of SPECS whose keys are new, and their postings: two statements.
 
     Each statement takes one array per column and unnests it: building thousands of model
     instances for bulk_create costs more than the database's work, and this is the hot path of
-    the batched benchmark. The database's triggers and constraints check these rows as any other.
+    batched posting. The database's triggers and constraints check these rows as any other.
     """
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -342,6 +298,7 @@ def _entries_insert(
             SELECT k, m, t, o, p, %s
               FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], %s::bigint[])
                 AS u(k, m, t, o, p)
+            ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING idempotency_key, id
             """,
             [
@@ -354,10 +311,14 @@ def _entries_insert(
             ],
         )
         ids = dict(cursor.fetchall())
+        if not ids:
+            return {}
         columns: tuple[list, list, list, list, list] = ([], [], [], [], [])
         entry_ids, account_ids, amounts, currencies, keys = columns
         for spec in specs:
-            entry_id = ids[spec.key]
+            entry_id = ids.get(spec.key)
+            if entry_id is None:
+                continue
             for n, (ref, (_account, amount)) in enumerate(zip(spec.refs, spec.lines, strict=True)):
                 entry_ids.append(entry_id)
                 account_ids.append(accounts[ref].pk)
@@ -372,8 +333,8 @@ def _entries_insert(
             """,
             list(columns),
         )
-    return [
-        JournalEntry(
+    return {
+        s.key: JournalEntry(
             pk=ids[s.key],
             idempotency_key=s.key,
             memo=s.memo[:200],
@@ -383,7 +344,8 @@ def _entries_insert(
             created_at=now,
         )
         for s in specs
-    ]
+        if s.key in ids
+    }
 
 
 # --- capture ------------------------------------------------------------------------------------
