@@ -11,7 +11,8 @@ the append-only triggers, unique idempotency keys). Prints, each a median of --r
 
 - single: `entry_post`, one transaction (one commit) per entry;
 - batched: `entries_post_many`, --batch entries per transaction;
-- the ratio, and how long the recomputation check and a balance query take afterwards.
+- the ratio; a baseline of bare one-row transactions (what a commit costs on this machine right
+  now); how long the recomputation check and one balance query take afterwards.
 
 Target (issue 6): at least 5,000 postings/s batched.
 """
@@ -114,6 +115,19 @@ class Bench:
             entry_post(key=s.key, lines=s.lines, memo=s.memo)
         return time.perf_counter() - started
 
+    def bare_commits(self, entries: int) -> float:
+        """The baseline: one tiny INSERT a transaction, no ledger. A commit's cost (WAL flush)
+        bounds single-entry posting; it moves with the machine's load, so it is measured here."""
+        from django.db import connection, transaction
+
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial, n int)")
+        started = time.perf_counter()
+        for n in range(entries):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("INSERT INTO bench_commit (n) VALUES (%s)", [n])
+        return time.perf_counter() - started
+
     def batched(self, batches: int, batch: int) -> float:
         from billing.ledger import entries_post_many
 
@@ -146,6 +160,7 @@ def main() -> None:
     b.single(50)
     b.batched(1, 200)
 
+    bare, _runs = median_rate(lambda: b.bare_commits(args.single), args.repeat, args.single)
     single, single_runs = median_rate(
         lambda: b.single(args.single), args.repeat, args.single * POSTINGS_PER_ENTRY
     )
@@ -177,6 +192,10 @@ def main() -> None:
         f"{batched:9,.0f} postings/s  ({batched / POSTINGS_PER_ENTRY:,.0f} entries/s)"
     )
     print(f"  batched / single {batched / single:8.1f}x   (target: batched >= 5,000 postings/s)")
+    print(
+        f"  baseline: bare one-row transactions {bare:,.0f}/s; single-entry posting runs at "
+        f"{single / POSTINGS_PER_ENTRY / bare:.0%} of it"
+    )
     print(f"  runs, single:  {', '.join(f'{r:,.0f}' for r in single_runs)}")
     print(f"  runs, batched: {', '.join(f'{r:,.0f}' for r in batched_runs)}")
     print(
