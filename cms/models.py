@@ -96,5 +96,15 @@ class ShopIndexPage(Page):
     parent_page_types = ["cms.HomePage"]
     max_count = 1
 
+    def get_context(self, request, *args, **kwargs):
+        from django.core.paginator import Paginator
+
+        from storefront.selectors import shop_listings
+
+        context = super().get_context(request, *args, **kwargs)
+        listings = shop_listings().filter(is_active=True)
+        context["listings"] = Paginator(listings, 24).get_page(request.GET.get("page"))
+        return context
+
     class Meta:
         verbose_name = _("shop page")

@@ -49,6 +49,7 @@ def test_signup_opens_a_live_shop_and_logs_the_creator_into_its_admin(shops, sho
     assert "<h1>乐乐妈的好物</h1>" in home.text
     assert THEMES["meadow"].accent in home.text
 
+    connection.set_schema_to_public()  # the client left the connection on the new shop
     tenant = Tenant.objects.get(schema_name="shop_lelema")
     assert tenant.state == Tenant.State.ACTIVE
     assert tenant.contact_email == "lele@example.com"

@@ -157,6 +157,9 @@ VStore is running. Ctrl-C stops everything; `make run` again reuses the data in 
   demo shop 2       http://chufang.localhost:{port}/
   shop admin        http://yuer.localhost:{port}/admin/     creator / vstore-demo
                     (the same login works on chufang.localhost: each shop has its own users)
+  open a shop       http://localhost:{port}/signup/
+  staff console     http://localhost:{port}/console/         staff / vstore-demo
+  supplier portal   http://localhost:{port}/supplier/        supplier1 / vstore-demo
 """,
             flush=True,
         )

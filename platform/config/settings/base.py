@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "tenants.middleware.ShopRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls_tenant"
@@ -327,15 +327,6 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "schedule": 300.0,
 }
 
-# --- catalog ------------------------------------------------------------------------------------
-# Wagtail's redirect middleware queries Wagtail's tables on every 404; the platform domain (public
-# schema) has none, so its 404s became 500s. The catalog's version skips the lookup there.
-MIDDLEWARE = [
-    "catalog.middleware.ShopRedirectMiddleware"
-    if m == "wagtail.contrib.redirects.middleware.RedirectMiddleware"
-    else m
-    for m in MIDDLEWARE
-]
 # How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
 VSTORE_TXT_RESOLVER = env.str("VSTORE_TXT_RESOLVER", "tenants.dns.DnsPythonResolver")
 

@@ -5,19 +5,26 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context, tenant_context
 
+from catalog.demo import demo_catalog_ensure
+from catalog.models import Product
 from cms.models import HomePage
+from storefront.services import listing_create
 from tenants.models import Tenant
 from tenants.provisioning import ShopOwner, schema_name_for, shop_host, shop_provision
 
 DEMO_PASSWORD = "vstore-demo"  # noqa: S105 - demo data on the developer's own machine
+# (subdomain, name, theme, intro, the catalog's top category whose goods the shop lists)
 DEMO_SHOPS = [
-    ("yuer", "育儿妈妈的小店", "blossom", "<p>三个孩子的妈妈，分享亲测好物。</p>"),
-    ("chufang", "小厨房 Little Kitchen", "meadow", "<p>家常菜谱与厨房好物。</p>"),
+    ("yuer", "育儿妈妈的小店", "blossom", "<p>三个孩子的妈妈，分享亲测好物。</p>", "母婴"),
+    ("chufang", "小厨房 Little Kitchen", "meadow", "<p>家常菜谱与厨房好物。</p>", "厨房"),
 ]
 
 
 class Command(BaseCommand):
-    help = "Seed the demo: platform staff login and two creator shops. Safe to run again."
+    help = (
+        "Seed the demo: platform staff, the demo catalog (two suppliers), and two creator shops "
+        "with goods listed. Safe to run again."
+    )
 
     def handle(self, *args, **options) -> None:
         User = get_user_model()
@@ -25,7 +32,9 @@ class Command(BaseCommand):
         with schema_context("public"):
             if not User.objects.filter(username="staff").exists():
                 User.objects.create_superuser("staff", "staff@vstore.localhost", DEMO_PASSWORD)
-        for subdomain, name, theme, intro in DEMO_SHOPS:
+        with schema_context("public"):
+            demo_catalog_ensure()
+        for subdomain, name, theme, intro, category in DEMO_SHOPS:
             if Tenant.objects.filter(schema_name=schema_name_for(subdomain)).exists():
                 continue
             with schema_context("public"):
@@ -45,5 +54,13 @@ class Command(BaseCommand):
             )
             with tenant_context(tenant):
                 HomePage.objects.update(intro=intro)
+                for product in Product.objects.filter(category__parent__name=category):
+                    if product.is_listable:
+                        listing_create(
+                            product=product,
+                            title=product.title,
+                            copy="<p>我家一直在用，推荐给大家。</p>",
+                            prices={sku.pk: sku.suggested_retail_fen for sku in product.skus.all()},
+                        )
             self.stdout.write(f"  created shop {shop_host(subdomain)}")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
