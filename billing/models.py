@@ -6,6 +6,7 @@ Public tables never point into a shop's schema: a payment names the shop's order
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -322,3 +323,13 @@ class CommissionRule(models.Model):
 
     def __str__(self) -> str:
         return f"commission: shop {self.tenant_id} → its own creator"
+
+    def clean(self) -> None:
+        # The same refusal as billing.ledger.commission_rule_set, for forms and the admin.
+        if self.beneficiary_id != self.tenant_id or self.basis != self.Basis.OWN_SHOP_SALES:
+            raise ValidationError(
+                "Refused: commission goes only to the selling shop's own creator, on her own "
+                "shop's sales (no override, no recruitment reward, no paid membership; "
+                "禁止传销条例 art. 7).",
+                code="commission_single_level",
+            )

@@ -207,3 +207,10 @@ def test_the_database_refuses_a_multi_level_rule_too(shops):
         CommissionRule.objects.create(tenant=shops.b, beneficiary=shops.a)
     with pytest.raises(IntegrityError), transaction.atomic():
         CommissionRule.objects.create(tenant=shops.b, beneficiary=shops.b, basis="team_sales")
+
+
+@pytest.mark.django_db
+def test_a_rule_for_another_shop_fails_model_validation_too(shops):
+    rule = CommissionRule(tenant=shops.b, beneficiary=shops.a)
+    with pytest.raises(ValidationError, match=r"禁止传销条例 art\. 7"):
+        rule.full_clean()
