@@ -312,10 +312,14 @@ def test_postings_added_later_to_a_committed_entry_must_balance_too(committed_db
     assert Posting.objects.filter(entry_id=entry_id).count() == 2
 
 
-def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
-    """Thread A holds the key uncommitted until B is seen waiting on it; then both return A's."""
-    k = key()
-    lines = [(CLEARING, 250), (REVENUE, -250)]
+class _RolledBack(Exception):
+    pass
+
+
+def _race(k: str, lines, *, first_commits: bool) -> dict[str, int]:
+    """Thread A posts K and holds it uncommitted until thread B is seen waiting on the key;
+    then A commits (or rolls back). Returns the entry id each thread got (A: none if rolled
+    back)."""
     a_inserted = threading.Event()
     b_pid: list[int] = []
     results: dict[str, int] = {}
@@ -324,6 +328,8 @@ def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
     def run(name: str, fn) -> None:
         try:
             results[name] = fn()
+        except _RolledBack:
+            pass
         except BaseException as error:
             errors.append(error)
             a_inserted.set()
@@ -346,6 +352,8 @@ def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
                     row = cursor.fetchone()
                     if row and row[0] == "Lock":
                         break
+            if not first_commits:
+                raise _RolledBack
         return entry.pk
 
     def poster_b() -> int:
@@ -364,8 +372,25 @@ def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
         t.start()
     for t in threads:
         t.join(timeout=60)
-
     assert not errors, errors
+    return results
+
+
+def test_two_threads_posting_the_same_key_make_one_entry(committed_db):
+    k = key()
+    results = _race(k, [(CLEARING, 250), (REVENUE, -250)], first_commits=True)
+
     assert results["a"] == results["b"]
     assert JournalEntry.objects.filter(idempotency_key=k).count() == 1
+    assert Posting.objects.filter(entry__idempotency_key=k).count() == 2
+
+
+def test_when_the_first_poster_of_a_key_rolls_back_the_waiting_one_posts(committed_db):
+    k = key()
+    results = _race(k, [(CLEARING, 260), (REVENUE, -260)], first_commits=False)
+
+    assert "a" not in results
+    assert list(JournalEntry.objects.filter(idempotency_key=k).values_list("pk", flat=True)) == [
+        results["b"]
+    ]
     assert Posting.objects.filter(entry__idempotency_key=k).count() == 2
