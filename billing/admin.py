@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Payment, PaymentNotification, Refund
+from .models import (
+    CommissionRule,
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    PaymentNotification,
+    Posting,
+    Refund,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,3 +75,34 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = ["out_refund_no", "payment", "amount", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["out_refund_no", "idempotency_key", "provider_refund_id"]
+
+
+# --- ledger: read-only too; the database refuses changes to posted rows anyway ----------------
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("idempotency_key", "account", "amount", "currency")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["idempotency_key", "memo", "tenant", "order_number", "payment", "created_at"]
+    search_fields = ["idempotency_key", "order_number", "memo"]
+    inlines = [PostingInline]
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "currency", "supplier", "tenant", "provider", "created_at"]
+    list_filter = ["kind", "currency"]
+
+
+@admin.register(CommissionRule)
+class CommissionRuleAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "basis", "beneficiary", "created_at"]
