@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 def account_balance(*, account: LedgerAccount) -> int:
     """ACCOUNT's balance in fen (signed: debit positive), from its postings."""
     total = Posting.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
-    return total or 0
+    # SUM over bigint is numeric in Postgres: fen are ints here.
+    return int(total or 0)
 
 
 def account_balance_for(*, ref: AccountRef) -> int:
@@ -43,7 +44,7 @@ def owed_fen(*, ref: AccountRef) -> int:
 def account_balances() -> dict[int, int]:
     """Every account's balance by account id, in one query (accounts without postings: absent)."""
     rows = Posting.objects.values("account_id").annotate(total=Sum("amount")).order_by()
-    return {row["account_id"]: row["total"] for row in rows}
+    return {row["account_id"]: int(row["total"]) for row in rows}
 
 
 def entry_by_key(*, key: str) -> JournalEntry | None:
@@ -79,7 +80,7 @@ def balances_recompute_check() -> list[LedgerProblem]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT entry_id, currency, sum(amount) FROM billing_posting
+            SELECT entry_id, currency, sum(amount)::bigint FROM billing_posting
             GROUP BY entry_id, currency HAVING sum(amount) <> 0 ORDER BY entry_id
             """
         )
@@ -110,7 +111,7 @@ def balances_recompute_check() -> list[LedgerProblem]:
         ]
         cursor.execute(
             """
-            SELECT a.currency, sum(b.total) FROM billing_ledgeraccount a
+            SELECT a.currency, sum(b.total)::bigint FROM billing_ledgeraccount a
             JOIN (SELECT account_id, sum(amount) AS total FROM billing_posting
                   GROUP BY account_id) b ON b.account_id = a.id
             GROUP BY a.currency HAVING sum(b.total) <> 0

@@ -44,6 +44,7 @@ def test_a_balanced_entry_posts_and_moves_the_balances():
     assert account_balance_for(ref=REVENUE) == before[1] - 1234
     account = LedgerAccount.objects.get(CLEARING.q())
     assert account_balance(account=account) == before[0] + 1234
+    assert type(account_balance(account=account)) is int  # fen, not a Decimal from SUM()
     assert balances_recompute_check() == []
 
 
@@ -394,3 +395,23 @@ def test_when_the_first_poster_of_a_key_rolls_back_the_waiting_one_posts(committ
         results["b"]
     ]
     assert Posting.objects.filter(entry__idempotency_key=k).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_recomputation_check_finds_rows_that_bypassed_the_triggers():
+    """With triggers off (a restore, a superuser's manual fix) nothing stops bad rows: the
+    check is what finds them. Everything here is rolled back with the test's transaction."""
+    assert balances_recompute_check() == []
+    k = key()
+    sql("SET LOCAL session_replication_role = replica")
+    entry_id = _raw_entry(k, [100, -90])
+    lonely_id = _raw_entry(key(), [])
+    sql("SET LOCAL session_replication_role = origin")
+
+    problems = balances_recompute_check()
+
+    assert {(p.entry_id, p.what) for p in problems} >= {
+        (entry_id, "sums to +10 CNY"),
+        (lonely_id, "has 0 posting(s)"),
+        (None, "account balances sum to +10 CNY"),
+    }
