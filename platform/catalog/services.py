@@ -766,15 +766,21 @@ def product_approve(
     )
 
 
-@transaction.atomic
-def product_request_changes(
-    *, product: Product, actor: Any, note: str, checklist: Mapping[str, bool] | None = None
+def _product_send_back(
+    *,
+    product: Product,
+    actor: Any,
+    note: str,
+    checklist: Mapping[str, bool] | None,
+    to_status: str,
+    note_missing: str,
 ) -> Product:
+    """A staff decision that sends the product back to its supplier: it must say why."""
     if not note.strip():
-        raise ValidationError({"note": _("Tell the supplier what to change.")})
+        raise ValidationError({"note": note_missing})
     return _vetting_move(
         product=product,
-        to_status=V.CHANGES_REQUESTED,
+        to_status=to_status,
         actor=actor,
         moves=STAFF_MOVES,
         checklist=_checklist_clean(checklist),
@@ -783,18 +789,30 @@ def product_request_changes(
 
 
 @transaction.atomic
+def product_request_changes(
+    *, product: Product, actor: Any, note: str, checklist: Mapping[str, bool] | None = None
+) -> Product:
+    return _product_send_back(
+        product=product,
+        actor=actor,
+        note=note,
+        checklist=checklist,
+        to_status=V.CHANGES_REQUESTED,
+        note_missing=_("Tell the supplier what to change."),
+    )
+
+
+@transaction.atomic
 def product_reject(
     *, product: Product, actor: Any, note: str, checklist: Mapping[str, bool] | None = None
 ) -> Product:
-    if not note.strip():
-        raise ValidationError({"note": _("Tell the supplier why the product is rejected.")})
-    return _vetting_move(
+    return _product_send_back(
         product=product,
-        to_status=V.REJECTED,
         actor=actor,
-        moves=STAFF_MOVES,
-        checklist=_checklist_clean(checklist),
         note=note,
+        checklist=checklist,
+        to_status=V.REJECTED,
+        note_missing=_("Tell the supplier why the product is rejected."),
     )
 
 
