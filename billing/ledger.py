@@ -393,6 +393,48 @@ def fee_fen(*, goods_fen: int, take_rate_bp: int) -> int:
     return (goods_fen * take_rate_bp + 5_000) // 10_000
 
 
+@dataclass(frozen=True)
+class LineSplit:
+    """One capture line's share of the order's money (fen, the line's whole quantity)."""
+
+    supply_fen: int  # supply price × quantity + the line's shipping: owed to the supplier
+    fee_fen: int  # its share of the platform fee
+    commission_fen: int  # the creator's commission on it
+
+
+def capture_split(
+    *, lines: Sequence[CaptureLine], take_rate_bp: int | None = None
+) -> list[LineSplit]:
+    """Split the order's fee (as capture_post computes it) over LINES, in the same order.
+
+    The fee is computed once on the order (`fee_fen`) and shared in proportion to each line's
+    margin by largest remainder, so the shares sum exactly to the fee capture_post posts and no
+    line's fee exceeds its own margin. Returns and settlement work per line from these figures;
+    summing them gives back the capture entry to the fen.
+    """
+    rate = settings.VSTORE_PLATFORM_TAKE_RATE_BP if take_rate_bp is None else take_rate_bp
+    margins = [(ln.retail_price_fen - ln.supply_price_fen) * ln.quantity for ln in lines]
+    goods = sum(ln.retail_price_fen * ln.quantity for ln in lines)
+    total_margin = sum(margins)
+    fee = min(fee_fen(goods_fen=goods, take_rate_bp=rate), total_margin)
+    if total_margin:
+        shares = [fee * m // total_margin for m in margins]
+        # Largest remainder first; ties go to the earlier line, so the split is deterministic.
+        order = sorted(range(len(lines)), key=lambda i: (-(fee * margins[i] % total_margin), i))
+        for i in order[: fee - sum(shares)]:
+            shares[i] += 1
+    else:
+        shares = [0] * len(lines)
+    return [
+        LineSplit(
+            supply_fen=ln.supply_price_fen * ln.quantity + ln.shipping_fen,
+            fee_fen=share,
+            commission_fen=margin - share,
+        )
+        for ln, margin, share in zip(lines, margins, shares, strict=True)
+    ]
+
+
 def capture_post(
     *,
     payment: Payment,
