@@ -98,6 +98,11 @@ class AccountRef:
         return cls(AccountKind.SUPPLIER_PAYABLE.value, currency, supplier_id=supplier_id)
 
     @classmethod
+    def supplier_available(cls, supplier_id: int, currency: str = "CNY") -> AccountRef:
+        """What the supplier is owed after settlement (the return window closed): paid out."""
+        return cls(AccountKind.SUPPLIER_AVAILABLE.value, currency, supplier_id=supplier_id)
+
+    @classmethod
     def commission_pending(cls, tenant_id: int, currency: str = "CNY") -> AccountRef:
         return cls(AccountKind.CREATOR_COMMISSION_PENDING.value, currency, tenant_id=tenant_id)
 

@@ -197,6 +197,8 @@ class AccountKind(models.TextChoices):
         _("creator commission (available)"),
     )
     REFUNDS_PAYABLE = "refunds_payable", _("refunds payable")
+    # What a supplier is owed once the return window of the goods closed: payouts pay this.
+    SUPPLIER_AVAILABLE = "supplier_available", _("supplier payable (available)")
 
 
 # Which owner each kind of account has: exactly one of supplier / tenant / provider, or none.
@@ -207,6 +209,7 @@ ACCOUNT_OWNER = {
     AccountKind.CREATOR_COMMISSION_PENDING: "tenant",
     AccountKind.CREATOR_COMMISSION_AVAILABLE: "tenant",
     AccountKind.REFUNDS_PAYABLE: "provider",
+    AccountKind.SUPPLIER_AVAILABLE: "supplier",
 }
 
 
