@@ -1,0 +1,141 @@
+"""How many one-page monthly statements WeasyPrint renders per second on this machine.
+
+    make bench                      (all benchmarks), or
+    .venv/bin/python -m config.stack exec -- .venv/bin/python bench/documents.py [--seconds S]
+
+Renders the real statement template (billing/documents/templates/documents/statement.html)
+with realistic figures (a month of 12 entries) through billing.documents.pdf.pdf_render, the
+same path the Celery task takes minus the database and storage. Prints, each a median of
+--repeat runs:
+
+- the time of one render in one process (latency);
+- statements per second with one process and with --workers processes (default 2: the
+  machine's two cores, as two Celery worker processes would use them);
+- the PDF's size and pages, to show it is one page with embedded CJK font subsets.
+
+Target (issue 6 documents brief): at least 8 one-page statements/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+
+
+def setup_django() -> None:
+    # Only templates and settings are used: no query is made, so any DATABASE_URL will do.
+    os.environ.setdefault("DATABASE_URL", "postgres://unused@localhost/unused")
+    os.environ.setdefault("REDIS_URL", "redis://localhost")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+
+
+def statement_html(n: int = 0) -> str:
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils import timezone, translation
+
+    month = dt.date(2026, 10, 1)
+    rows = []
+    for day in range(1, 13):
+        category = ("sales", "sales", "sales", "returns", "settlements", "payouts")[day % 6]
+        amount = {"sales": 7000 + day * 37 + n, "returns": -1750, "payouts": -5000}.get(category, 0)
+        rows.append(
+            {
+                "date": f"2026-10-{day:02d}",
+                "category": category,
+                "order_number": f"2610{day:02d}1530AB12CD",
+                "amount_fen": amount,
+            }
+        )
+    kinds = ("creator_commission_pending", "creator_commission_available")
+    figures = {
+        "kind": "creator",
+        "owner_name": "小雨的育儿好物店",
+        "month": month.isoformat(),
+        "orders": 8,
+        "buyers_paid_fen": 258_000 + n,
+        "platform_fee_fen": 12_500,
+        "opening_total_fen": 100_000,
+        "totals": {"sales": 87_500, "returns": -17_500, "settlements": 0, "payouts": -50_000},
+        "movements": {"settlements": dict(zip(kinds, (-70_000, 70_000), strict=True))},
+        "closing": dict(zip(kinds, (30_000, 90_000), strict=True)),
+        "closing_total_fen": 120_000,
+        "rows": rows,
+        "rows_truncated": False,
+    }
+    with translation.override("zh-hans"):
+        return render_to_string(
+            "documents/statement.html",
+            {
+                "statement": SimpleNamespace(version=0),
+                "f": figures,
+                "generated_at": timezone.localtime(),
+            },
+        )
+
+
+def _worker_init() -> None:
+    setup_django()
+
+
+def _render(n: int) -> int:
+    from billing.documents.pdf import pdf_render
+
+    return len(pdf_render(html=statement_html(n)))
+
+
+def rate(workers: int, seconds: float) -> float:
+    """Statements per second rendered by WORKERS processes during about SECONDS."""
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+        pool.map(_render, range(workers * 2))  # warm up: fonts, fontconfig cache, templates
+        done, n, start = 0, 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            batch = workers * 4
+            pool.map(_render, range(n, n + batch), chunksize=1)
+            done += batch
+            n += batch
+        return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    setup_django()
+    from billing.documents.pdf import pdf_render
+
+    pdf = pdf_render(html=statement_html())
+    pages = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page>") or pdf.count(b"/Page/")
+    latencies = []
+    for i in range(max(5, args.repeat)):
+        start = time.perf_counter()
+        pdf_render(html=statement_html(i))
+        latencies.append(time.perf_counter() - start)
+    print(f"one statement: {len(pdf) / 1024:.0f} KiB PDF, ~{pages or '?'} page(s)")
+    print(f"latency, one process: median {statistics.median(latencies) * 1000:.0f} ms")
+    single = statistics.median(rate(1, args.seconds) for _ in range(args.repeat))
+    print(f"1 process:  {single:.1f} statements/s")
+    many = statistics.median(rate(args.workers, args.seconds) for _ in range(args.repeat))
+    print(f"{args.workers} processes: {many:.1f} statements/s (target ≥ 8 on 2 cores)")
+    print(f"scaling: {many / single:.2f}× with {args.workers} processes; cores: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
