@@ -20,4 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
+    path("files/", include("billing.documents.urls")),
 ]

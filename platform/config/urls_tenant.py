@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap),
+    path("files/", include("billing.documents.urls")),
     path("", include(wagtail_urls)),
 ]

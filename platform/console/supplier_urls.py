@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from . import supplier_statement_views
 from . import supplier_views as v
 
 app_name = "supplier"
@@ -27,4 +28,5 @@ urlpatterns = [
     path("stock/", v.stock, name="stock"),
     path("csv/", v.csv_page, name="csv"),
     path("csv/export.csv", v.csv_export, name="csv_export"),
+    path("statements/", supplier_statement_views.statements, name="statements"),
 ]

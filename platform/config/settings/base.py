@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from environs import Env
 
 env = Env()
@@ -341,3 +342,16 @@ if not 0 <= VSTORE_PLATFORM_TAKE_RATE_BP <= 10_000:
     raise ImproperlyConfigured(
         'Environment variable "VSTORE_PLATFORM_TAKE_RATE_BP" invalid: not within 0..10000'
     )
+
+# --- statements and invoices (billing.documents) ------------------------------------------------
+# Seconds a signed download link for a statement or an invoice stays valid.
+VSTORE_DOCUMENT_LINK_MAX_AGE = env.int("VSTORE_DOCUMENT_LINK_MAX_AGE", 3600)
+if VSTORE_DOCUMENT_LINK_MAX_AGE < 1:
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_DOCUMENT_LINK_MAX_AGE" invalid: must be positive'
+    )
+# Last month's statements for every creator and supplier, on the 1st (Asia/Shanghai time).
+CELERY_BEAT_SCHEDULE["statements-monthly"] = {
+    "task": "billing.documents.tasks.statements_monthly_task",
+    "schedule": crontab(minute=30, hour=3, day_of_month=1),
+}
