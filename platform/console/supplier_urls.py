@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import supplier_statement_views
 from . import supplier_views as v
@@ -29,4 +29,5 @@ urlpatterns = [
     path("csv/", v.csv_page, name="csv"),
     path("csv/export.csv", v.csv_export, name="csv_export"),
     path("statements/", supplier_statement_views.statements, name="statements"),
+    path("earnings/", include("console.supplier_earnings_views")),
 ]

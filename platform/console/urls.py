@@ -12,4 +12,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("catalog/", include("console.catalog_urls")),
     path("shops/", include("console.shop_urls")),
+    path("payouts/", include("console.payout_urls")),
 ]

@@ -343,6 +343,24 @@ if not 0 <= VSTORE_PLATFORM_TAKE_RATE_BP <= 10_000:
         'Environment variable "VSTORE_PLATFORM_TAKE_RATE_BP" invalid: not within 0..10000'
     )
 
+# --- payouts (billing.payouts) ------------------------------------------------------------------
+# A payout batch takes every creator (or supplier) whose available balance is at least this.
+VSTORE_PAYOUT_MINIMUM_FEN = env.int("VSTORE_PAYOUT_MINIMUM_FEN", 10_000)
+# Batches above this total need the approval of two different staff members.
+VSTORE_PAYOUT_DUAL_APPROVAL_FEN = env.int("VSTORE_PAYOUT_DUAL_APPROVAL_FEN", 5_000_000)
+VSTORE_PAYOUT_PROVIDER = env.str("VSTORE_PAYOUT_PROVIDER", "sandbox")
+# Celery queue for payout tasks; empty: the default queue.
+VSTORE_PAYOUT_QUEUE = env.str("VSTORE_PAYOUT_QUEUE", "")
+if VSTORE_PAYOUT_MINIMUM_FEN < 1 or VSTORE_PAYOUT_DUAL_APPROVAL_FEN < 0:
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_PAYOUT_MINIMUM_FEN" or "VSTORE_PAYOUT_DUAL_APPROVAL_FEN" '
+        "invalid: must be positive"
+    )
+CELERY_BEAT_SCHEDULE["payouts-resume"] = {
+    "task": "billing.payouts.tasks.payouts_resume_sweep_task",
+    "schedule": 300.0,
+}
+
 # --- statements and invoices (billing.documents) ------------------------------------------------
 # Seconds a signed download link for a statement or an invoice stays valid.
 VSTORE_DOCUMENT_LINK_MAX_AGE = env.int("VSTORE_DOCUMENT_LINK_MAX_AGE", 3600)

@@ -1,0 +1,39 @@
+"""The creator's earnings in her shop's Wagtail admin (tenant schema, public billing tables).
+
+The figures are read for the tenant of the schema this request runs in (connection.tenant, set
+by the tenant middleware from the host), never for an id taken from the request: shop A's
+creator cannot reach shop B's figures by any URL.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+from .selectors import creator_earnings, creator_payouts
+
+PAGE_SIZE = 20
+
+
+def earnings(request: HttpRequest) -> HttpResponse:
+    # Money is the owner's business: shop editors (non-superusers) do not see it.
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    tenant_id = connection.tenant.pk
+    page = Paginator(creator_payouts(tenant_id=tenant_id), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return TemplateResponse(
+        request,
+        "payouts/admin/earnings.html",
+        {
+            "page_title": _("Earnings"),
+            "header_icon": "doc-full",
+            "earnings": creator_earnings(tenant_id=tenant_id),
+            "page": page,
+        },
+    )
