@@ -28,6 +28,7 @@ urlpatterns = [
     path("stock/", v.stock, name="stock"),
     path("csv/", v.csv_page, name="csv"),
     path("csv/export.csv", v.csv_export, name="csv_export"),
+    path("fulfilment/", include("console.supplier_fulfilment_urls")),
     path("statements/", supplier_statement_views.statements, name="statements"),
     path("earnings/", include("console.supplier_earnings_views")),
 ]

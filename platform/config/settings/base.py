@@ -330,6 +330,11 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "billing.tasks.payments_reconcile_sweep_task",
     "schedule": 300.0,
 }
+# Settlement: commission and supplier payables whose return window closed become available.
+CELERY_BEAT_SCHEDULE["settlement-daily"] = {
+    "task": "billing.fulfilment.tasks.settlement_run_task",
+    "schedule": __import__("celery.schedules").schedules.crontab(hour=3, minute=0),
+}
 
 # How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
 VSTORE_TXT_RESOLVER = env.str("VSTORE_TXT_RESOLVER", "tenants.dns.DnsPythonResolver")

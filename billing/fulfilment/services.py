@@ -1,0 +1,925 @@
+"""Supplier fulfilment, 7-day returns and settlement: the writes.
+
+After capture the shop hands its order over with `supplier_orders_create` (one SupplierOrder per
+supplier). Suppliers ship and mark delivery (`supplier_order_ship`, `supplier_order_deliver`);
+the buyer is e-mailed after each step. Within a line's return window (7 days from delivery, 0
+for goods the law excepts) the buyer may send goods back without a reason (`return_open`); the
+supplier confirms receipt (`return_receive`), which refunds the buyer through the payment's
+provider, puts the stock back and reverses the money of the returned units in the ledger. Once
+every return window of a supplier order has closed, `settlement_run` makes its money available:
+the creator's commission for payout, the supplier's payable for payout.
+
+Rows that must not be double-used are locked in one order: the supplier order first (every
+write here takes it), then a return case, then the order's lines by primary key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.ledger import AccountRef, EntrySpec, Line, entries_post_many, entry_post
+from billing.models import Payment
+from catalog.models import ReturnPolicy
+
+from .models import (
+    RETURN_DAYS,
+    BuyerNotice,
+    FulfilmentEvent,
+    ReturnCase,
+    ReturnCaseLine,
+    SupplierOrder,
+    SupplierOrderLine,
+)
+
+if TYPE_CHECKING:
+    from catalog.models import Product, Supplier
+    from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+S = SupplierOrder.Status
+R = ReturnCase.Status
+
+
+# --- handing an order over ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    """Where the parcel goes: a Chinese address and who takes it."""
+
+    recipient: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    street: str
+
+
+@dataclass(frozen=True)
+class FulfilmentLine:
+    """One shop order line, with its share of the capture entry (billing.ledger.capture_split).
+
+    fee_fen and commission_fen are for the whole quantity; retail × quantity must equal
+    supply × quantity + fee_fen + commission_fen (shipping_fen is owed to the supplier on top).
+    return_days: `return_days_for(product=…)` (7, or 0 for goods excepted by law).
+    """
+
+    line_ref: int
+    sku_id: int
+    supplier_id: int
+    title: str
+    option_label: str
+    quantity: int
+    retail_price_fen: int
+    supply_price_fen: int
+    shipping_fen: int
+    fee_fen: int
+    commission_fen: int
+    return_days: int = RETURN_DAYS
+
+
+def return_days_for(*, product: Product) -> int:
+    """7 days for goods with the no-reason return, 0 for the legal exceptions (消法 art. 25)."""
+    return RETURN_DAYS if product.return_policy == ReturnPolicy.SEVEN_DAY else 0
+
+
+def _is_fen(n: object) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+
+
+def _line_check(line: FulfilmentLine) -> None:
+    numbers = (
+        line.quantity,
+        line.retail_price_fen,
+        line.supply_price_fen,
+        line.shipping_fen,
+        line.fee_fen,
+        line.commission_fen,
+        line.return_days,
+    )
+    if not all(_is_fen(n) for n in numbers) or line.quantity == 0:
+        raise ValidationError(f"line {line.line_ref}: quantities and amounts are fen, not {line}")
+    retail = line.retail_price_fen * line.quantity
+    if retail != line.supply_price_fen * line.quantity + line.fee_fen + line.commission_fen:
+        raise ValidationError(
+            f"line {line.line_ref}: retail {retail} fen is not supply + fee + commission "
+            "(take fee_fen and commission_fen from billing.ledger.capture_split)"
+        )
+
+
+def supplier_orders_create(
+    *,
+    tenant: Tenant,
+    order_number: str,
+    payment: Payment,
+    ship_to: ShipTo,
+    lines: Sequence[FulfilmentLine],
+) -> list[SupplierOrder]:
+    """One SupplierOrder per supplier of a paid order, ordered by supplier; once per order.
+
+    A second call (a retried task) returns the rows the first one made and changes nothing,
+    also when the two run at the same moment: the unique (tenant, order, supplier) decides.
+    """
+    if not lines:
+        raise ValidationError("an order without lines has nothing to ship")
+    if payment.tenant_id != tenant.pk or payment.order_number != order_number:
+        raise ValidationError(f"payment {payment.out_trade_no} is not for order {order_number}")
+    if payment.status not in (
+        Payment.Status.CAPTURED,
+        Payment.Status.PARTIALLY_REFUNDED,
+        Payment.Status.REFUNDED,
+    ):
+        raise ValidationError(f"payment {payment.out_trade_no} is {payment.status}: not paid")
+    by_supplier: defaultdict[int, list[FulfilmentLine]] = defaultdict(list)
+    refs: set[int] = set()
+    for line in lines:
+        _line_check(line)
+        if line.line_ref in refs:
+            raise ValidationError(f"line {line.line_ref} appears twice")
+        refs.add(line.line_ref)
+        by_supplier[line.supplier_id].append(line)
+
+    address = {
+        "recipient": ship_to.recipient,
+        "phone": ship_to.phone,
+        "province": ship_to.province,
+        "city": ship_to.city,
+        "district": ship_to.district,
+        "street": ship_to.street,
+    }
+    with transaction.atomic():
+        SupplierOrder.objects.bulk_create(
+            [
+                SupplierOrder(
+                    tenant=tenant,
+                    order_number=order_number,
+                    supplier_id=supplier_id,
+                    payment=payment,
+                    currency=payment.currency,
+                    **address,
+                )
+                for supplier_id in sorted(by_supplier)
+            ],
+            ignore_conflicts=True,
+        )
+        orders = list(
+            SupplierOrder.objects.filter(
+                tenant=tenant, order_number=order_number, supplier_id__in=by_supplier
+            ).order_by("supplier_id")
+        )
+        SupplierOrderLine.objects.bulk_create(
+            [
+                SupplierOrderLine(
+                    supplier_order=so,
+                    line_ref=line.line_ref,
+                    sku_id=line.sku_id,
+                    title=line.title[:200],
+                    option_label=line.option_label[:200],
+                    quantity=line.quantity,
+                    retail_price_fen=line.retail_price_fen,
+                    supply_price_fen=line.supply_price_fen,
+                    shipping_fen=line.shipping_fen,
+                    fee_fen=line.fee_fen,
+                    commission_fen=line.commission_fen,
+                    return_days=line.return_days,
+                )
+                for so in orders
+                for line in by_supplier[so.supplier_id]
+            ],
+            ignore_conflicts=True,
+        )
+    return orders
+
+
+# --- shipping and delivery ------------------------------------------------------------------
+
+# The carriers most parcels in China go with; anything else can be typed.
+CARRIERS = [
+    "顺丰速运",
+    "中通快递",
+    "圆通速递",
+    "韵达快递",
+    "申通快递",
+    "京东物流",
+    "EMS",
+    "极兔速递",
+]
+TRACKING_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+
+
+def _event(
+    so: SupplierOrder,
+    action: str,
+    from_status: str,
+    to_status: str,
+    *,
+    actor: Any = None,
+    case: ReturnCase | None = None,
+    **detail: Any,
+) -> None:
+    FulfilmentEvent.objects.create(
+        supplier_order=so,
+        return_case=case,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor if getattr(actor, "pk", None) else None,
+        detail=detail,
+    )
+
+
+def _so_locked(supplier_order: SupplierOrder, supplier: Supplier | None) -> SupplierOrder:
+    so = SupplierOrder.objects.select_for_update().get(pk=supplier_order.pk)
+    if supplier is not None and so.supplier_id != supplier.pk:
+        raise ValidationError(_("This order is not yours."), code="not_yours")
+    return so
+
+
+def supplier_order_ship(
+    *,
+    supplier_order: SupplierOrder,
+    supplier: Supplier,
+    carrier: str,
+    tracking_number: str,
+    actor: Any = None,
+) -> SupplierOrder:
+    """The supplier hands the parcel to CARRIER under TRACKING_NUMBER; the buyer is told.
+
+    Sending the same tracking number again (a double-clicked form) changes nothing.
+    """
+    carrier = (carrier or "").strip()
+    tracking_number = (tracking_number or "").strip().replace(" ", "")
+    errors: dict[str, str] = {}
+    if not carrier or len(carrier) > 40:
+        errors["carrier"] = _("Name the carrier (at most 40 characters).")
+    if not TRACKING_RE.match(tracking_number):
+        errors["tracking_number"] = _(
+            "A tracking number is 6 to 40 letters, digits or hyphens, as printed on the waybill."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        so = _so_locked(supplier_order, supplier)
+        if so.status == S.SHIPPED and (so.carrier, so.tracking_number) == (
+            carrier,
+            tracking_number,
+        ):
+            return so
+        if so.status != S.TO_SHIP:
+            raise ValidationError(
+                _("Only an order waiting to be shipped can be shipped; this one is %(status)s.")
+                % {"status": so.get_status_display()},
+                code="illegal_transition",
+            )
+        so.status, so.carrier, so.tracking_number = S.SHIPPED, carrier, tracking_number
+        so.shipped_at = timezone.now()
+        so.save(update_fields=["status", "carrier", "tracking_number", "shipped_at", "updated_at"])
+        _event(
+            so, "ship", S.TO_SHIP, S.SHIPPED, actor=actor, carrier=carrier, tracking=tracking_number
+        )
+        _notice_after_commit(so, "shipped")
+    supplier_order.__dict__.update(so.__dict__)
+    return so
+
+
+def supplier_order_deliver(
+    *,
+    supplier_order: SupplierOrder,
+    supplier: Supplier | None = None,
+    actor: Any = None,
+    delivered_at: datetime | None = None,
+) -> SupplierOrder:
+    """The parcel reached the buyer: the return window starts now (or at DELIVERED_AT).
+
+    SUPPLIER, when given (the portal), must be the order's own; staff pass None.
+    """
+    now = timezone.now()
+    delivered_at = delivered_at or now
+    with transaction.atomic():
+        so = _so_locked(supplier_order, supplier)
+        if so.status == S.DELIVERED:
+            return so
+        if so.status != S.SHIPPED:
+            raise ValidationError(
+                _("Only a shipped order can be delivered; this one is %(status)s.")
+                % {"status": so.get_status_display()},
+                code="illegal_transition",
+            )
+        if delivered_at > now or (so.shipped_at and delivered_at < so.shipped_at):
+            raise ValidationError(
+                _("The delivery time must be between shipping and now."), code="delivered_at"
+            )
+        longest = max(so.lines.values_list("return_days", flat=True), default=0)
+        so.status, so.delivered_at = S.DELIVERED, delivered_at
+        so.returns_close_at = delivered_at + timedelta(days=longest)
+        so.save(update_fields=["status", "delivered_at", "returns_close_at", "updated_at"])
+        _event(so, "deliver", S.SHIPPED, S.DELIVERED, actor=actor)
+        _notice_after_commit(so, "delivered")
+    supplier_order.__dict__.update(so.__dict__)
+    return so
+
+
+# --- telling the buyer ------------------------------------------------------------------------
+
+
+def _notice_after_commit(so: SupplierOrder, step: str) -> None:
+    transaction.on_commit(partial(_notice_enqueue, so.pk, step))
+
+
+def _notice_enqueue(supplier_order_id: int, step: str) -> None:
+    from django_tenants.utils import tenant_context
+
+    from .tasks import fulfilment_notice_task
+
+    so = SupplierOrder.objects.select_related("tenant").get(pk=supplier_order_id)
+    try:
+        # Sent from the shop's context: the worker runs it in the shop's schema, where the
+        # order (and the buyer's address) lives.
+        with tenant_context(so.tenant):
+            fulfilment_notice_task.delay(supplier_order_id=supplier_order_id, step=step)
+    except Exception:  # the step is committed; a broker outage must not undo it or 500
+        logger.exception("could not queue the %s notice for supplier order %s", step, so.pk)
+
+
+def _notice_text(so: SupplierOrder, step: str) -> tuple[str, str] | None:
+    items = "\n".join(f"  {line}" for line in so.lines.all())
+    shop = so.tenant.name
+    if step == "shipped":
+        subject = _("%(shop)s: your order %(number)s is on its way") % {
+            "shop": shop,
+            "number": so.order_number,
+        }
+        body = _(
+            "Shipped with %(carrier)s, tracking number %(tracking)s:\n%(items)s\n\nOrder %(number)s"
+        )
+        return subject, body % {
+            "carrier": so.carrier,
+            "tracking": so.tracking_number,
+            "items": items,
+            "number": so.order_number,
+        }
+    if step == "delivered":
+        subject = _("%(shop)s: your order %(number)s was delivered") % {
+            "shop": shop,
+            "number": so.order_number,
+        }
+        closes = timezone.localtime(so.returns_close_at) if so.returns_close_at else None
+        body = _("Delivered:\n%(items)s\n\n") % {"items": items}
+        if closes and closes > so.delivered_at:
+            body += _(
+                "You may return goods without giving a reason until %(closes)s "
+                "(except goods the law excepts, as marked on the product)."
+            ) % {"closes": closes.strftime("%Y-%m-%d %H:%M")}
+        return subject, body
+    if step.startswith("return:"):
+        case = ReturnCase.objects.filter(pk=int(step.split(":")[1])).first()
+        if case is None:
+            return None
+        subject = _("%(shop)s: refund for order %(number)s") % {
+            "shop": shop,
+            "number": so.order_number,
+        }
+        body = _(
+            "The supplier received your return. %(amount)s yuan go back to you the way you paid."
+        ) % {"amount": f"{case.refund_fen / 100:.2f}"}
+        return subject, body
+    return None
+
+
+def fulfilment_notice_send(*, supplier_order_id: int, step: str) -> bool:
+    """E-mail the buyer one step of her order ("shipped", "delivered", "return:<case id>").
+
+    Each step is told once. False when there is no one to tell (no e-mail on the order: SMS is
+    not wired yet) or it was told already.
+    """
+    from django_tenants.utils import tenant_context
+
+    so = SupplierOrder.objects.select_related("tenant").filter(pk=supplier_order_id).first()
+    if so is None or BuyerNotice.objects.filter(supplier_order=so, step=step).exists():
+        return False
+    # The buyer's contact lives in the shop's schema; the worker is already there (the task was
+    # sent from the shop's context), this makes it right from anywhere.
+    with tenant_context(so.tenant):
+        from storefront.selectors import order_contact
+
+        contact = order_contact(so.order_number)
+    connection.set_schema_to_public()
+    email = contact[0] if contact else ""
+    text = _notice_text(so, step)
+    if not email or text is None:
+        logger.info("supplier order %s %s: no e-mail to tell the buyer", so.pk, step)
+        return False
+    send_mail(text[0], text[1], None, [email])
+    BuyerNotice.objects.get_or_create(supplier_order=so, step=step, defaults={"sent_to": email})
+    return True
+
+
+# --- returns ----------------------------------------------------------------------------------
+
+
+def _window_close(line: SupplierOrderLine, so: SupplierOrder) -> datetime | None:
+    if so.delivered_at is None:
+        return None
+    return so.delivered_at + timedelta(days=line.return_days)
+
+
+def return_open(
+    *,
+    tenant: Tenant,
+    order_number: str,
+    items: Sequence[tuple[int, int]],
+    reason: str = "",
+    now: datetime | None = None,
+    override_window: bool = False,
+    actor: Any = None,
+) -> ReturnCase:
+    """The buyer sends back ITEMS, (line_ref, quantity) pairs of one supplier's goods.
+
+    Allowed within each line's return window (7 days from delivery; no window for goods the
+    law excepts: custom-made, perishable, unsealed digital goods, periodicals), for at most the
+    units not already being returned. OVERRIDE_WINDOW is for platform staff handling a
+    dispute (e.g. a defect, 消法 art. 24): it lifts the window and the exception.
+    Raises ValidationError with a message for the buyer.
+    """
+    now = now or timezone.now()
+    wanted: dict[int, int] = {}
+    for line_ref, quantity in items:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise ValidationError(_("Return at least one unit."), code="quantity")
+        if line_ref in wanted:
+            raise ValidationError(_("Each item once, please."), code="duplicate")
+        wanted[line_ref] = quantity
+    if not wanted:
+        raise ValidationError(_("Choose what to return."), code="empty")
+    so_ids = set(
+        SupplierOrderLine.objects.filter(
+            supplier_order__tenant=tenant,
+            supplier_order__order_number=order_number,
+            line_ref__in=wanted,
+        ).values_list("supplier_order_id", flat=True)
+    )
+    if not so_ids:
+        raise ValidationError(_("There is no such item in this order."), code="unknown_line")
+    if len(so_ids) > 1:
+        raise ValidationError(
+            _("These items come from different suppliers: return them one supplier at a time."),
+            code="several_suppliers",
+        )
+    with transaction.atomic():
+        so = SupplierOrder.objects.select_for_update().get(pk=so_ids.pop())
+        lines = list(
+            SupplierOrderLine.objects.select_for_update(of=("self",))
+            .select_related("sku__product")
+            .filter(supplier_order=so, line_ref__in=wanted)
+            .order_by("pk")
+        )
+        if len(lines) != len(wanted):
+            raise ValidationError(_("There is no such item in this order."), code="unknown_line")
+        if so.status != S.DELIVERED:
+            raise ValidationError(
+                _("Goods can be returned once they are delivered; this parcel is %(status)s.")
+                % {"status": so.get_status_display()},
+                code="not_delivered",
+            )
+        for line in lines:
+            if override_window:
+                pass
+            elif line.return_days == 0:
+                policy = ReturnPolicy(line.sku.product.return_policy)
+                raise ValidationError(
+                    _("“%(title)s” cannot be returned without a reason (%(policy)s).")
+                    % {"title": line.title, "policy": policy.label},
+                    code="excepted",
+                )
+            elif now > _window_close(line, so):  # type: ignore[operator]
+                raise ValidationError(
+                    _("The return window for “%(title)s” closed on %(date)s.")
+                    % {
+                        "title": line.title,
+                        "date": timezone.localtime(_window_close(line, so)).strftime(
+                            "%Y-%m-%d %H:%M"
+                        ),
+                    },
+                    code="window_closed",
+                )
+            if wanted[line.line_ref] > line.remaining_quantity:
+                raise ValidationError(
+                    _("Only %(n)d of “%(title)s” can still be returned.")
+                    % {"n": line.remaining_quantity, "title": line.title},
+                    code="too_many",
+                )
+        case = ReturnCase.objects.create(
+            tenant=tenant, order_number=order_number, supplier_order=so, reason=reason[:300]
+        )
+        goods = 0
+        for line in lines:
+            quantity = wanted[line.line_ref]
+            line.returned_quantity += quantity
+            line.save(update_fields=["returned_quantity"])
+            ReturnCaseLine.objects.create(
+                case=case, line=line, quantity=quantity, refund_fen=line.retail_price_fen * quantity
+            )
+            goods += line.retail_price_fen * quantity
+        # The estimate; return_receive fixes the exact figure when the refund is made.
+        everything_back = not SupplierOrderLine.objects.filter(
+            supplier_order=so, returned_quantity__lt=F("quantity")
+        ).exists()
+        shipping = _shipping_of(so) if everything_back else 0
+        case.refund_fen, case.shipping_refund_fen = goods + shipping, shipping
+        case.save(update_fields=["refund_fen", "shipping_refund_fen"])
+        _event(
+            so,
+            "return_open",
+            "",
+            R.REQUESTED,
+            actor=actor,
+            case=case,
+            items={str(k): v for k, v in wanted.items()},
+            override=override_window,
+        )
+    return case
+
+
+def _shipping_of(so: SupplierOrder) -> int:
+    return sum(
+        SupplierOrderLine.objects.filter(supplier_order=so).values_list("shipping_fen", flat=True)
+    )
+
+
+def returns_open(
+    *,
+    tenant: Tenant,
+    order_number: str,
+    items: Sequence[tuple[int, int]],
+    reason: str = "",
+) -> list[ReturnCase]:
+    """`return_open` for items of several suppliers: one case per supplier, all or none."""
+    by_so: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+    where = dict(
+        SupplierOrderLine.objects.filter(
+            supplier_order__tenant=tenant,
+            supplier_order__order_number=order_number,
+            line_ref__in=[ref for ref, _q in items],
+        ).values_list("line_ref", "supplier_order_id")
+    )
+    for ref, quantity in items:
+        if ref not in where:
+            raise ValidationError(_("There is no such item in this order."), code="unknown_line")
+        by_so[where[ref]].append((ref, quantity))
+    with transaction.atomic():
+        return [
+            return_open(tenant=tenant, order_number=order_number, items=group, reason=reason)
+            for _so, group in sorted(by_so.items())
+        ]
+
+
+def _case_locked(case: ReturnCase, supplier: Supplier | None) -> tuple[SupplierOrder, ReturnCase]:
+    so = SupplierOrder.objects.select_for_update().get(pk=case.supplier_order_id)
+    if supplier is not None and so.supplier_id != supplier.pk:
+        raise ValidationError(_("This return is not yours."), code="not_yours")
+    locked = ReturnCase.objects.select_for_update().get(pk=case.pk)
+    return so, locked
+
+
+def _return_close(
+    *, case: ReturnCase, supplier: Supplier | None, to_status: str, note: str, actor: Any
+) -> ReturnCase:
+    with transaction.atomic():
+        so, locked = _case_locked(case, supplier)
+        if locked.status == to_status:
+            return locked
+        if locked.status != R.REQUESTED:
+            raise ValidationError(
+                _("This return is %(status)s and can no longer change.")
+                % {"status": locked.get_status_display()},
+                code="illegal_transition",
+            )
+        for case_line in locked.lines.select_related("line").order_by("line_id"):
+            line = SupplierOrderLine.objects.select_for_update().get(pk=case_line.line_id)
+            line.returned_quantity -= case_line.quantity
+            line.save(update_fields=["returned_quantity"])
+        locked.status, locked.closed_note = to_status, note[:300]
+        locked.save(update_fields=["status", "closed_note"])
+        _event(
+            so, f"return_{to_status}", R.REQUESTED, to_status, actor=actor, case=locked, note=note
+        )
+    return locked
+
+
+def return_reject(
+    *, case: ReturnCase, supplier: Supplier, note: str, actor: Any = None
+) -> ReturnCase:
+    """The supplier refuses a return (nothing arrived, or not what was sold); NOTE says why."""
+    if not (note or "").strip():
+        raise ValidationError({"note": _("Say why, for the buyer and for staff.")})
+    return _return_close(case=case, supplier=supplier, to_status=R.REJECTED, note=note, actor=actor)
+
+
+def return_cancel(*, case: ReturnCase, actor: Any = None) -> ReturnCase:
+    """The buyer changed her mind before sending the goods."""
+    return _return_close(case=case, supplier=None, to_status=R.CANCELLED, note="", actor=actor)
+
+
+class RefundNotMade(Exception):
+    """The provider could not be reached: the return stays "received"; try again later."""
+
+
+def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = None) -> ReturnCase:
+    """The supplier confirms the goods came back: refund the buyer, restock, reverse the money.
+
+    Three steps, each safe to repeat, so a second confirmation (or a retry after the provider
+    was unreachable) refunds once:
+    1. requested → received; the refund and the reversal's figures are fixed under the lines'
+       locks (`_return_figures`), in the order returns are received.
+    2. `payment_refund` with key "return:<case>": the provider is asked once per key.
+    3. received → refunded: the reversal entry (`_reversal_lines`), the stock back on the SKUs,
+       the provider's refund id recorded, the buyer told. All in one transaction.
+    SUPPLIER must be the order's own (staff pass None).
+    """
+    from billing.payments.base import ProviderError
+    from billing.services import payment_refund
+
+    with transaction.atomic():
+        so, locked = _case_locked(case, supplier)
+        if locked.status == R.REFUNDED:
+            return locked
+        if locked.status not in (R.REQUESTED, R.RECEIVED):
+            raise ValidationError(
+                _("This return is %(status)s and can no longer change.")
+                % {"status": locked.get_status_display()},
+                code="illegal_transition",
+            )
+        if locked.status == R.REQUESTED:
+            _return_figures(so, locked)
+            locked.status, locked.received_at = R.RECEIVED, timezone.now()
+            locked.save(
+                update_fields=["status", "received_at", "refund_fen", "shipping_refund_fen"]
+            )
+            _event(so, "return_receive", R.REQUESTED, R.RECEIVED, actor=actor, case=locked)
+    payment = Payment.objects.get(pk=so.payment_id)
+    try:
+        refund = payment_refund(
+            payment=payment,
+            amount=locked.refund_fen,
+            idempotency_key=f"return:{locked.pk}",
+            reason=_("7-day return"),
+        )
+    except ProviderError as exc:
+        raise RefundNotMade(str(exc)) from exc
+    with transaction.atomic():
+        so, locked = _case_locked(case, None)
+        if locked.status == R.REFUNDED:
+            return locked
+        entry_post(
+            key=f"return:{locked.pk}:reverse",
+            lines=_reversal_lines(so, locked, payment),
+            memo=f"return {locked.pk} of {so.order_number}",
+            tenant=so.tenant,
+            order_number=so.order_number,
+            payment=payment,
+        )
+        from catalog.services import sku_stock_release
+
+        for case_line in locked.lines.select_related("line").order_by("line__sku_id"):
+            sku_stock_release(sku_id=case_line.line.sku_id, quantity=case_line.quantity)
+        locked.status, locked.refunded_at, locked.refund = R.REFUNDED, timezone.now(), refund
+        locked.provider_refund_id = refund.provider_refund_id
+        locked.save(update_fields=["status", "refunded_at", "refund", "provider_refund_id"])
+        _event(
+            so,
+            "return_refund",
+            R.RECEIVED,
+            R.REFUNDED,
+            actor=actor,
+            case=locked,
+            refund=refund.out_refund_no,
+            amount=locked.refund_fen,
+        )
+        _notice_after_commit(so, f"return:{locked.pk}")
+    case.__dict__.update(locked.__dict__)
+    return locked
+
+
+def _return_figures(so: SupplierOrder, case: ReturnCase) -> None:
+    """Fix what CASE refunds and reverses, line by line, exact to the fen.
+
+    For k units of a line of quantity q whose units p were refunded before:
+      supply     = supply price × k
+      fee        = ⌊fee × (p + k) / q⌋ − ⌊fee × p / q⌋   (the line's fee share, by running total)
+      commission = (retail − supply price) × k − fee
+    so supply + fee + commission = retail × k, and once all q units are back the shares sum to
+    exactly the line's capture figures, whatever the partial returns were.
+    The delivery charge goes back only with the case that brings back the last unit the
+    supplier shipped (the sale is then undone entirely); a partial return keeps it, and the
+    return postage is the buyer's (消法 art. 25).
+    """
+    lines = {
+        line.pk: line
+        for line in SupplierOrderLine.objects.select_for_update()
+        .filter(supplier_order=so)
+        .order_by("pk")
+    }
+    goods = 0
+    for case_line in case.lines.all():
+        line, k = lines[case_line.line_id], case_line.quantity
+        p, q = line.refunded_quantity, line.quantity
+        fee = line.fee_fen * (p + k) // q - line.fee_fen * p // q
+        case_line.supply_fen = line.supply_price_fen * k
+        case_line.fee_fen = fee
+        case_line.commission_fen = (line.retail_price_fen - line.supply_price_fen) * k - fee
+        case_line.refund_fen = line.retail_price_fen * k
+        case_line.save(update_fields=["supply_fen", "fee_fen", "commission_fen", "refund_fen"])
+        line.refunded_quantity += k
+        line.save(update_fields=["refunded_quantity"])
+        goods += case_line.refund_fen
+    everything_back = all(line.refunded_quantity == line.quantity for line in lines.values())
+    case.shipping_refund_fen = sum(x.shipping_fen for x in lines.values()) if everything_back else 0
+    case.refund_fen = goods + case.shipping_refund_fen
+
+
+def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> list[Line]:
+    """The balanced entry that undoes the returned units' share of the capture entry.
+
+    payment_refund posts nothing to the ledger, so this entry also takes the refunded money out
+    of the provider's clearing account (it leaves through the provider, back to the buyer):
+
+        debit  supplier payable (or supplier available, once settled)   supply share + shipping
+        debit  creator commission pending (or available, once settled)  commission share
+        debit  platform revenue                                          fee share
+        credit payment clearing (the payment's provider)                 the refund
+
+    Debits are positive. A clawback from an available balance already paid out leaves it
+    negative; the next payout nets it. Zero amounts are left out (an entry line is never 0).
+    """
+    rows = list(case.lines.all())
+    supply = sum(r.supply_fen for r in rows) + case.shipping_refund_fen
+    fee = sum(r.fee_fen for r in rows)
+    commission = sum(r.commission_fen for r in rows)
+    currency = so.currency
+    settled = so.settled_at is not None
+    supplier_ref = (
+        AccountRef.supplier_available(so.supplier_id, currency)
+        if settled
+        else AccountRef.supplier_payable(so.supplier_id, currency)
+    )
+    commission_ref = (
+        AccountRef.commission_available(so.tenant_id, currency)
+        if settled
+        else AccountRef.commission_pending(so.tenant_id, currency)
+    )
+    lines: list[Line] = [
+        (supplier_ref, supply),
+        (commission_ref, commission),
+        (AccountRef.platform_revenue(currency), fee),
+        (AccountRef.clearing(payment.provider, currency), -case.refund_fen),
+    ]
+    assert supply + fee + commission == case.refund_fen  # the figures' invariant, see above
+    return [(ref, amount) for ref, amount in lines if amount]
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+SETTLE_BATCH = 2000
+
+_DUE_SQL = """
+    SELECT so.id FROM fulfilment_supplierorder so
+     WHERE so.status = 'delivered' AND so.settled_at IS NULL AND so.returns_close_at <= %s
+       AND NOT EXISTS (SELECT 1 FROM fulfilment_returncase rc
+                        WHERE rc.supplier_order_id = so.id
+                          AND rc.status IN ('requested', 'received'))
+     ORDER BY so.id
+     LIMIT %s
+     FOR UPDATE OF so SKIP LOCKED
+"""
+
+# What each due supplier order still owes after its refunded returns: the supplier's part
+# (supply × qty + shipping, less what returns reversed) and the creator's commission.
+_REMAINING_SQL = """
+    WITH l AS (
+        SELECT supplier_order_id,
+               sum(supply_price_fen::bigint * quantity + shipping_fen) AS supply,
+               sum(commission_fen::bigint) AS commission
+          FROM fulfilment_supplierorderline
+         WHERE supplier_order_id = ANY(%s)
+         GROUP BY supplier_order_id
+    ), r AS (
+        SELECT rc.supplier_order_id,
+               sum(rcl.supply_fen) AS supply,
+               sum(rcl.commission_fen) AS commission
+          FROM fulfilment_returncase rc
+          JOIN fulfilment_returncaseline rcl ON rcl.case_id = rc.id
+         WHERE rc.supplier_order_id = ANY(%s) AND rc.status = 'refunded'
+         GROUP BY rc.supplier_order_id
+    ), s AS (
+        SELECT supplier_order_id, sum(shipping_refund_fen) AS shipping
+          FROM fulfilment_returncase
+         WHERE supplier_order_id = ANY(%s) AND status = 'refunded'
+         GROUP BY supplier_order_id
+    )
+    SELECT so.id, so.tenant_id, so.supplier_id, so.order_number, so.currency, so.payment_id,
+           l.supply - coalesce(r.supply, 0) - coalesce(s.shipping, 0),
+           l.commission - coalesce(r.commission, 0)
+      FROM fulfilment_supplierorder so
+      JOIN l ON l.supplier_order_id = so.id
+      LEFT JOIN r ON r.supplier_order_id = so.id
+      LEFT JOIN s ON s.supplier_order_id = so.id
+     WHERE so.id = ANY(%s)
+"""
+
+
+def settlement_run(*, now: datetime | None = None, batch_size: int = SETTLE_BATCH) -> int:
+    """Settle every delivered supplier order whose return windows have all closed and that has
+    no return in progress; returns how many were settled.
+
+    Per supplier order, once (key "settle:<id>"), one entry:
+        debit  creator commission pending     credit creator commission available
+        debit  supplier payable               credit supplier available
+    for what is left after refunded returns; then settled_at is set. Batches of BATCH_SIZE
+    orders, each one transaction posting through `entries_post_many`; rows another run has
+    locked are skipped (two runs at once settle each order once).
+    """
+    from tenants.models import Tenant
+
+    now = now or timezone.now()
+    settled = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_DUE_SQL, [now, batch_size])
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                break
+            cursor.execute(_REMAINING_SQL, [ids, ids, ids, ids])
+            specs = []
+            for (
+                so_id,
+                tenant_id,
+                supplier_id,
+                number,
+                currency,
+                payment_id,
+                supply,
+                commission,
+            ) in cursor.fetchall():
+                lines: list[Line] = []
+                if commission:
+                    lines += [
+                        (AccountRef.commission_pending(tenant_id, currency), int(commission)),
+                        (AccountRef.commission_available(tenant_id, currency), -int(commission)),
+                    ]
+                if supply:
+                    lines += [
+                        (AccountRef.supplier_payable(supplier_id, currency), int(supply)),
+                        (AccountRef.supplier_available(supplier_id, currency), -int(supply)),
+                    ]
+                if lines:
+                    specs.append(
+                        EntrySpec(
+                            key=f"settle:{so_id}",
+                            lines=lines,
+                            memo=f"settle {number} (return window closed)",
+                            tenant=Tenant(pk=tenant_id),
+                            order_number=number,
+                            payment=Payment(pk=payment_id),
+                        )
+                    )
+            entries_post_many(entries=specs)
+            SupplierOrder.objects.filter(pk__in=ids).update(settled_at=now, updated_at=now)
+            settled += len(ids)
+        if len(ids) < batch_size:
+            break
+    if settled:
+        logger.info("settled %d supplier orders", settled)
+    return settled
+
+
+__all__ = [
+    "CARRIERS",
+    "FulfilmentLine",
+    "RefundNotMade",
+    "ShipTo",
+    "fulfilment_notice_send",
+    "return_cancel",
+    "return_days_for",
+    "return_open",
+    "return_receive",
+    "return_reject",
+    "returns_open",
+    "settlement_run",
+    "supplier_order_deliver",
+    "supplier_order_ship",
+    "supplier_orders_create",
+]

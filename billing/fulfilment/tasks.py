@@ -1,0 +1,28 @@
+"""Fulfilment background work: thin tasks that take ids and call one service."""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def fulfilment_notice_task(*, supplier_order_id: int, step: str) -> bool:
+    """E-mail the buyer a step of her order; sent from the shop's context (tenant-aware)."""
+    from .services import fulfilment_notice_send
+
+    return fulfilment_notice_send(supplier_order_id=supplier_order_id, step=step)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def settlement_run_task() -> int:
+    """Beat, daily: settle what the return window no longer holds (billing.fulfilment)."""
+    from .services import settlement_run
+
+    return settlement_run()
