@@ -333,7 +333,7 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
 # Settlement: commission and supplier payables whose return window closed become available.
 CELERY_BEAT_SCHEDULE["settlement-daily"] = {
     "task": "billing.fulfilment.tasks.settlement_run_task",
-    "schedule": __import__("celery.schedules").schedules.crontab(hour=3, minute=0),
+    "schedule": crontab(hour=3, minute=0),
 }
 
 # How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
