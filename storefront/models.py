@@ -82,3 +82,8 @@ class ListingItem(models.Model):
     @property
     def is_available(self) -> bool:
         return self.availability == "available"
+
+
+from .order_models import Cart, CartLine, Fan, Order, OrderLine, ShareLink  # noqa: E402
+
+__all__ = ["Cart", "CartLine", "Fan", "Listing", "ListingItem", "Order", "OrderLine", "ShareLink"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Listing, ListingItem
+from .models import Listing, ListingItem, Order
 
 
 def shop_listings() -> QuerySet[Listing]:
@@ -23,3 +24,88 @@ def listed_product_ids() -> set[int]:
 
 def flagged_item_count() -> int:
     return ListingItem.objects.filter(price_flagged=True).count()
+
+
+def order_get(*, number: str) -> Order | None:
+    return Order.objects.select_related("fan").filter(number=number).first()
+
+
+def order_lookup(*, number: str, phone: str) -> Order | None:
+    """The order with NUMBER if PHONE is its contact or recipient mobile; else None."""
+    return (
+        Order.objects.filter(number=number)
+        .filter(Q(contact_mobile=phone) | Q(recipient_phone=phone))
+        .first()
+    )
+
+
+def order_contact(order_number: str) -> tuple[str, str] | None:
+    """(e-mail, mobile) to tell the buyer of ORDER_NUMBER about her order; None if unknown."""
+    row = Order.objects.filter(number=order_number).values_list("contact_email", "contact_mobile")
+    return row.first()
+
+
+def order_page_context(*, order: Order) -> dict:
+    from billing.models import Payment
+
+    payments = Payment.objects.filter(
+        tenant_id=connection.tenant.pk, order_number=order.number
+    ).order_by("created_at")
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "payments": list(payments),
+        "fulfilment": _fulfilment_for(order),
+    }
+
+
+def _fulfilment_for(order: Order) -> list:
+    """The suppliers' shipments of ORDER (public rows naming this shop's order)."""
+    try:
+        from billing.fulfilment.selectors import supplier_orders_for_order
+    except ImportError:  # fulfilment not installed yet in this build
+        return []
+    return list(supplier_orders_for_order(tenant=connection.tenant, order_number=order.number))
+
+
+def buyer_initial(request) -> dict:
+    """Checkout form defaults for a recognised buyer: her last order's address."""
+    fan_id = request.session.get("storefront_fan")
+    if not fan_id:
+        return {}
+    last = Order.objects.filter(fan_id=fan_id).order_by("-created_at").first()
+    if last is None:
+        return {}
+    return {
+        "contact": last.contact_mobile or last.contact_email,
+        "recipient": last.recipient,
+        "recipient_phone": last.recipient_phone,
+        "province": last.province,
+        "city": last.city,
+        "district": last.district,
+        "street": last.street,
+    }
+
+
+def listing_url(listing_id: int) -> str:
+    """The listing's product page (a route of the shop's goods page)."""
+    from cms.models import ShopIndexPage
+
+    index = ShopIndexPage.objects.live().first()
+    if index is None:
+        return "/"
+    return f"{index.url.rstrip('/')}/p/{listing_id}/"
+
+
+def orders_for_admin(*, status: str = "", query: str = "") -> QuerySet[Order]:
+    orders = Order.objects.select_related("fan").order_by("-created_at", "-id")
+    if status:
+        orders = orders.filter(status=status)
+    if query:
+        orders = orders.filter(
+            Q(number__icontains=query)
+            | Q(contact_mobile__contains=query)
+            | Q(contact_email__icontains=query)
+            | Q(recipient__icontains=query)
+        )
+    return orders

@@ -16,5 +16,6 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap),
     path("files/", include("billing.documents.urls")),
+    path("", include("storefront.urls")),
     path("", include(wagtail_urls)),
 ]

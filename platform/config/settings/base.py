@@ -296,7 +296,9 @@ VSTORE_PAYMENT_NOTIFY_BASE_URL = _url(
 )
 # Dotted path of `hook(payment) -> None`, run after the commit that captures a payment (see
 # billing.services.payment_captured_hook). Empty: captures are only logged.
-VSTORE_PAYMENT_CAPTURED_HOOK = env.str("VSTORE_PAYMENT_CAPTURED_HOOK", "")
+VSTORE_PAYMENT_CAPTURED_HOOK = env.str(
+    "VSTORE_PAYMENT_CAPTURED_HOOK", "storefront.hooks.payment_captured"
+)
 
 VSTORE_SANDBOX_PRIVATE_KEY = _pem("VSTORE_SANDBOX_PRIVATE_KEY", required=False)
 VSTORE_SANDBOX_MERCHANT_ID = env.str("VSTORE_SANDBOX_MERCHANT_ID", "vstore-sandbox")
@@ -347,6 +349,20 @@ if not 0 <= VSTORE_PLATFORM_TAKE_RATE_BP <= 10_000:
     raise ImproperlyConfigured(
         'Environment variable "VSTORE_PLATFORM_TAKE_RATE_BP" invalid: not within 0..10000'
     )
+
+# --- storefront (orders) ------------------------------------------------------------------------
+# Minutes a buyer has to pay before the order expires and its stock goes back on sale.
+VSTORE_ORDER_PAY_MINUTES = env.int("VSTORE_ORDER_PAY_MINUTES", 30)
+if not 1 <= VSTORE_ORDER_PAY_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_ORDER_PAY_MINUTES" invalid: not within 1..1440'
+    )
+# Where one-time sign-in codes go: e-mail through Django's mail, SMS through this class.
+VSTORE_SMS_SENDER = env.str("VSTORE_SMS_SENDER", "storefront.codes.ConsoleSmsSender")
+CELERY_BEAT_SCHEDULE["orders-expire"] = {
+    "task": "storefront.tasks.orders_expire_sweep_task",
+    "schedule": 60.0,
+}
 
 # --- payouts (billing.payouts) ------------------------------------------------------------------
 # A payout batch takes every creator (or supplier) whose available balance is at least this.

@@ -1,0 +1,87 @@
+"""A returning buyer signs in to one shop with a one-time code (no password)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .codes import code_request, code_verify
+from .forms import CheckoutForm
+from .models import Order
+
+SESSION_FAN = "storefront_fan"
+SESSION_CONTACT = "storefront_code_contact"
+
+
+class ContactForm(forms.Form):
+    contact = CheckoutForm.base_fields["contact"]
+    clean_contact = CheckoutForm.clean_contact
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=gettext_lazy("Code"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": gettext_lazy("The code is six digits.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+def _shop_name(request: HttpRequest) -> str:
+    return getattr(request.tenant, "name", "") or request.get_host()
+
+
+@require_http_methods(["GET", "POST"])
+def code_request_view(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        contact = form.cleaned_data["contact"]
+        value = contact["email"] or contact["mobile"]
+        try:
+            code_request(contact=value, shop_name=_shop_name(request))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            request.session[SESSION_CONTACT] = value
+            return redirect("storefront:code_verify")
+    return TemplateResponse(request, "storefront/code_request.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def code_verify_view(request: HttpRequest) -> HttpResponse:
+    contact = request.session.get(SESSION_CONTACT)
+    if not contact:
+        return redirect("storefront:code_request")
+    form = CodeForm(request.POST or None)
+    orders: list[Order] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            fan = code_verify(contact=contact, code=form.cleaned_data["code"])
+        except ValidationError as exc:
+            form.add_error("code", exc)
+        else:
+            request.session.pop(SESSION_CONTACT, None)
+            if fan is None:
+                messages.info(request, _("Welcome! You have no orders in this shop yet."))
+                return redirect("/")
+            request.session.cycle_key()  # a new session for a newly recognised buyer
+            request.session[SESSION_FAN] = fan.pk
+            orders = list(Order.objects.filter(fan=fan).order_by("-created_at")[:20])
+            request.session["storefront_orders"] = [o.number for o in orders]
+            return TemplateResponse(request, "storefront/my_orders.html", {"orders": orders})
+    return TemplateResponse(
+        request, "storefront/code_verify.html", {"form": form, "contact": contact}
+    )
+
+
+@require_POST
+def signout_view(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return redirect("/")

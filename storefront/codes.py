@@ -1,0 +1,92 @@
+"""One-time sign-in codes that recognise a returning buyer in one shop.
+
+Codes live in the cache (whose keys carry the shop's schema, so a code from shop A means nothing
+in shop B), hashed, for ten minutes, with five tries. How a code reaches the buyer is behind
+`CodeSender`: e-mail through Django's mail backend, SMS through VSTORE_SMS_SENDER (the console
+in development; an SMS gateway's wrapper in production).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Protocol
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from .models import Fan
+
+logger = logging.getLogger(__name__)
+
+TTL = 600
+TRIES = 5
+RESEND_AFTER = 60
+
+
+class CodeSender(Protocol):
+    def send(self, *, to: str, code: str, shop_name: str) -> None: ...
+
+
+class EmailCodeSender:
+    def send(self, *, to: str, code: str, shop_name: str) -> None:
+        send_mail(
+            subject=_("Your code for %(shop)s") % {"shop": shop_name},
+            message=_("Your sign-in code is %(code)s. It is valid for 10 minutes.")
+            % {"code": code},
+            from_email=None,
+            recipient_list=[to],
+        )
+
+
+class ConsoleSmsSender:
+    """Development SMS: the code goes to the log, where the developer reads it."""
+
+    def send(self, *, to: str, code: str, shop_name: str) -> None:
+        logger.warning("SMS to %s (%s): your sign-in code is %s", to, shop_name, code)
+
+
+def _sender(contact: str) -> CodeSender:
+    if "@" in contact:
+        return EmailCodeSender()
+    return import_string(settings.VSTORE_SMS_SENDER)()
+
+
+def _digest(contact: str, code: str) -> str:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{contact}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def code_request(*, contact: str, shop_name: str) -> None:
+    """Send a fresh code to CONTACT (an e-mail or a normalised mobile); at most once a minute."""
+    if not cache.add(f"otp-sent:{contact}", 1, RESEND_AFTER):
+        raise ValidationError(_("A code was sent less than a minute ago."), code="too_soon")
+    code = f"{secrets.randbelow(10**6):06d}"
+    cache.set(f"otp:{contact}", {"digest": _digest(contact, code), "tries": 0}, TTL)
+    _sender(contact).send(to=contact, code=code, shop_name=shop_name)
+
+
+def code_verify(*, contact: str, code: str) -> Fan | None:
+    """The shop's fan for CONTACT if CODE is right; ValidationError if wrong or used up.
+
+    Returns None when the code is right but this shop has no buyer with that contact yet.
+    """
+    key = f"otp:{contact}"
+    entry = cache.get(key)
+    if entry is None or entry["tries"] >= TRIES:
+        cache.delete(key)
+        raise ValidationError(_("The code has expired. Ask for a new one."), code="expired")
+    if not hmac.compare_digest(entry["digest"], _digest(contact, code.strip())):
+        entry["tries"] += 1
+        cache.set(key, entry, TTL)
+        raise ValidationError(_("The code is not right."), code="wrong")
+    cache.delete(key)
+    lookup = {"email": contact} if "@" in contact else {"mobile": contact}
+    return Fan.objects.filter(**lookup).first()

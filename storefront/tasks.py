@@ -1,0 +1,34 @@
+"""Shop tasks: each takes ids, runs in the schema it was sent from, and is safe to repeat."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django_tenants.utils import get_tenant_model, tenant_context
+
+from .orders import order_mark_paid, orders_expire_due
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def order_paid_task(self, *, order_number: str, payment_id: int) -> str:
+    try:
+        return order_mark_paid(order_number=order_number, payment_id=payment_id).status
+    except Exception as exc:  # a lost database connection, a deadlock victim: try again
+        logger.exception("marking order %s paid failed", order_number)
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+
+
+@shared_task(ignore_result=True)
+def orders_expire_sweep_task() -> int:
+    """Every minute, in every shop (suspended ones too: their reserved stock is everyone's),
+    expire unpaid orders past their deadline."""
+    closed = 0
+    for tenant in (
+        get_tenant_model().objects.exclude(state="pooled").filter(is_template=False).order_by("pk")
+    ):
+        with tenant_context(tenant):
+            closed += orders_expire_due()
+    return closed

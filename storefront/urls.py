@@ -1,0 +1,22 @@
+"""A shop's buyer pages (included before Wagtail's catch-all in config/urls_tenant.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import account_views, views
+
+app_name = "storefront"
+
+urlpatterns = [
+    path("cart/", views.cart_view, name="cart"),
+    path("cart/add/", views.cart_add_view, name="cart_add"),
+    path("checkout/", views.checkout_view, name="checkout"),
+    path("orders/lookup/", views.order_lookup_view, name="order_lookup"),
+    path("orders/<str:number>/", views.order_detail_view, name="order_detail"),
+    path("orders/<str:number>/pay/", views.order_pay_view, name="order_pay"),
+    path("s/<str:code>/", views.share_visit_view, name="share"),
+    path("me/code/", account_views.code_request_view, name="code_request"),
+    path("me/verify/", account_views.code_verify_view, name="code_verify"),
+    path("me/signout/", account_views.signout_view, name="signout"),
+]

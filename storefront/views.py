@@ -1,0 +1,230 @@
+"""Buyer pages of a shop: cart, checkout, order status and lookup, share links. Thin views."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing.payments.registry import providers
+
+from . import selectors
+from .cart import (
+    COOKIE,
+    cart_add,
+    cart_create,
+    cart_empty,
+    cart_find,
+    cart_line_set,
+    cart_lines,
+    cart_wants,
+)
+from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
+from .models import Order, ShareLink
+from .orders import OutOfStock, Want, order_payment_start, order_place, order_quote
+from .sharing import share_links_ensure
+
+SESSION_ORDERS = "storefront_orders"
+SESSION_BUY_NOW = "storefront_buy_now"
+SESSION_SHARE = "storefront_share"
+LOOKUP_LIMIT = 10  # wrong number + phone guesses per visitor address per hour
+
+
+def _orders_allow(request: HttpRequest, number: str) -> None:
+    numbers = [n for n in request.session.get(SESSION_ORDERS, []) if n != number]
+    request.session[SESSION_ORDERS] = [number, *numbers][:20]
+
+
+def _order_for_visitor(request: HttpRequest, number: str) -> Order:
+    """The order, if this visitor placed it or looked it up; otherwise a 404 (no hint)."""
+    if number not in request.session.get(SESSION_ORDERS, []):
+        raise Http404
+    order = selectors.order_get(number=number)
+    if order is None:
+        raise Http404
+    return order
+
+
+def _cart_response(request: HttpRequest, response: HttpResponse, token: str) -> HttpResponse:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=60 * 60 * 24 * 30,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
+
+
+@require_POST
+def cart_add_view(request: HttpRequest) -> HttpResponse:
+    form = CartAddForm(request.POST)
+    back = request.META.get("HTTP_REFERER") or "/"
+    if not form.is_valid():
+        messages.error(request, _("Choose a variant and a quantity from 1 to 99."))
+        return redirect(back)
+    item_id, qty = form.cleaned_data["item"], form.cleaned_data["quantity"]
+    if form.cleaned_data["buy_now"]:
+        # Straight to checkout: the cart is left as it was.
+        request.session[SESSION_BUY_NOW] = {"item": item_id, "quantity": qty}
+        return redirect(reverse("storefront:checkout") + "?now=1")
+    cart = cart_find(request.COOKIES.get(COOKIE)) or cart_create()
+    try:
+        cart_add(cart=cart, item_id=item_id, quantity=qty)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, _("Added to your cart."))
+    return _cart_response(request, redirect("storefront:cart"), cart.token)
+
+
+@require_http_methods(["GET", "POST"])
+def cart_view(request: HttpRequest) -> HttpResponse:
+    cart = cart_find(request.COOKIES.get(COOKIE))
+    if request.method == "POST" and cart is not None:
+        form = CartQuantityForm(request.POST)
+        if form.is_valid():
+            cart_line_set(
+                cart=cart, line_id=form.cleaned_data["line"], quantity=form.cleaned_data["quantity"]
+            )
+        else:
+            messages.error(request, _("Enter a quantity from 0 to 99."))
+        return redirect("storefront:cart")
+    lines = cart_lines(cart)
+    return TemplateResponse(
+        request,
+        "storefront/cart.html",
+        {"lines": lines, "goods_fen": sum(ln.item.retail_price_fen * ln.quantity for ln in lines)},
+    )
+
+
+def _checkout_wants(request: HttpRequest) -> tuple[list[Want], bool]:
+    if request.GET.get("now") == "1" or request.POST.get("now") == "1":
+        chosen = request.session.get(SESSION_BUY_NOW)
+        if chosen:
+            return [Want(item_id=chosen["item"], quantity=chosen["quantity"])], True
+    return cart_wants(cart_find(request.COOKIES.get(COOKIE))), False
+
+
+@require_http_methods(["GET", "POST"])
+def checkout_view(request: HttpRequest) -> HttpResponse:
+    wants, buy_now = _checkout_wants(request)
+    if not wants:
+        messages.info(request, _("Your cart is empty."))
+        return redirect("storefront:cart")
+    form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
+    quote = None
+    error = ""
+    try:
+        province = form.data.get("province") if form.is_bound else None
+        quote = order_quote(wants=wants, province=province or None)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.method == "POST" and form.is_valid() and not error:
+        try:
+            order = order_place(
+                wants=wants,
+                buyer=form.buyer(),
+                share_code=request.session.get(SESSION_SHARE, ""),
+            )
+        except OutOfStock as exc:
+            error = " ".join(exc.messages)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            _orders_allow(request, order.number)
+            if buy_now:
+                request.session.pop(SESSION_BUY_NOW, None)
+            else:
+                cart_empty(cart_find(request.COOKIES.get(COOKIE)))
+            return _pay_redirect(request, order)
+    return TemplateResponse(
+        request,
+        "storefront/checkout.html",
+        {"form": form, "quote": quote, "error": error, "buy_now": buy_now},
+        status=409 if error and request.method == "POST" else 200,
+    )
+
+
+def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
+    provider = request.POST.get("provider") or "sandbox"
+    if provider not in providers():
+        provider = "sandbox"
+    return_url = request.build_absolute_uri(
+        reverse("storefront:order_detail", args=[order.number]) + "?paying=1"
+    )
+    try:
+        payment = order_payment_start(order=order, provider=provider, return_url=return_url)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("storefront:order_detail", number=order.number)
+    except Exception:  # the provider is down: the order stays, with a "pay" button
+        messages.error(request, _("The payment service did not answer. Please try again."))
+        return redirect("storefront:order_detail", number=order.number)
+    return redirect(payment.checkout_url)
+
+
+@require_POST
+def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _pay_redirect(request, _order_for_visitor(request, number))
+
+
+@require_GET
+def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order_for_visitor(request, number)
+    context = selectors.order_page_context(order=order)
+    context["paying"] = request.GET.get("paying") == "1"
+    if order.status == Order.Status.PAID:
+        context["share_links"] = [
+            (link, request.build_absolute_uri(reverse("storefront:share", args=[link.code])))
+            for link in share_links_ensure(order=order)
+        ]
+    return TemplateResponse(request, "storefront/order_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def order_lookup_view(request: HttpRequest) -> HttpResponse:
+    form = OrderLookupForm(request.POST or None)
+    error = ""
+    if request.method == "POST":
+        key = f"order-lookup:{request.META.get('REMOTE_ADDR', '')}"
+        attempts = cache.get(key, 0)
+        if attempts >= LOOKUP_LIMIT:
+            error = _("Too many attempts. Please try again in an hour.")
+        elif form.is_valid():
+            order = selectors.order_lookup(
+                number=form.cleaned_data["number"], phone=form.cleaned_data["phone"]
+            )
+            if order is not None:
+                _orders_allow(request, order.number)
+                return redirect("storefront:order_detail", number=order.number)
+            cache.set(key, attempts + 1, 3600)
+            error = _("No order matches this number and mobile number.")
+    return TemplateResponse(
+        request,
+        "storefront/order_lookup.html",
+        {"form": form, "error": error},
+        status=404 if error and request.method == "POST" else 200,
+    )
+
+
+@require_GET
+def share_visit_view(request: HttpRequest, code: str) -> HttpResponse:
+    """A visit through a buyer's share link: count it, remember it, show the product."""
+    share = ShareLink.objects.filter(code=code).select_related("listing").first()
+    if share is None:
+        raise Http404
+    seen = request.session.get("storefront_share_seen", [])
+    if code not in seen:
+        ShareLink.objects.filter(pk=share.pk).update(visits=F("visits") + 1)
+        request.session["storefront_share_seen"] = [code, *seen][:50]
+    request.session[SESSION_SHARE] = code
+    return redirect(selectors.listing_url(share.listing_id))
