@@ -66,6 +66,8 @@ TENANT_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.sitemaps",
+    # Wagtail's sitemap view renders Django's sitemap.xml template, which lives in this app.
+    "django.contrib.sitemaps",
     "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
