@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode, urljoin
+
+from django.core.paginator import Paginator
 from django.db import models
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.admin.panels import FieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.embeds.blocks import EmbedBlock
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageChooserBlock
-from wagtail.models import Page
+from wagtail.models import Page, Site
 
+from .blocks import ListingChooserBlock, ProductCardBlock, ProductGridBlock
+from .selectors import product_url
 from .themes import DEFAULT_THEME, theme_choices, theme_get
+
+# Open Graph's recommended share image size (WeChat and Weibo crop to it as well).
+OG_IMAGE_SPEC = "fill-1200x630"
+DESCRIPTION_CHARS = 160
+SHOP_PAGE_SIZE = 24
 
 
 @register_setting(icon="cog")
@@ -40,15 +56,112 @@ class ShopSettings(BaseSiteSetting):
         return theme_get(self.theme)
 
 
-class HomePage(Page):
-    intro = RichTextField(_("introduction"), blank=True)
+# --- SEO ----------------------------------------------------------------------------------------
 
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
+
+@dataclass(frozen=True)
+class Seo:
+    """What search engines and share previews (WeChat, Weibo, Open Graph) read from a page."""
+
+    title: str
+    description: str
+    url: str
+    image: str = ""
+    type: str = "website"
+    noindex: bool = False
+
+
+def text_excerpt(html: str, chars: int = DESCRIPTION_CHARS) -> str:
+    """Plain text from rich text, cut at CHARS for a meta description."""
+    text = " ".join(strip_tags(html or "").split())
+    return Truncator(text).chars(chars)
+
+
+def absolute_url(request, url: str) -> str:
+    """URL made absolute against the shop's canonical root (Open Graph wants absolute URLs)."""
+    if not url or url.startswith(("http://", "https://")):
+        return url
+    site = Site.find_for_request(request) if request is not None else None
+    root = site.root_url if site is not None else request.build_absolute_uri("/")
+    return urljoin(root.rstrip("/") + "/", url)
+
+
+def rendition_url(image, spec: str = OG_IMAGE_SPEC) -> str:
+    try:
+        return image.get_rendition(spec).url
+    except Exception:  # a missing or broken original must not take the page down
+        return ""
+
+
+class SeoMixin:
+    """Title, description, share image and canonical URL of a shop page, with fallbacks for
+    creators who leave Wagtail's "Promote" fields empty."""
+
+    og_type = "website"
+
+    def seo_description_fallback(self) -> str:
+        return ""
+
+    def seo_image_url(self, request) -> str:
+        settings = ShopSettings.for_request(request) if request is not None else None
+        if settings is not None and settings.banner_id:
+            return rendition_url(settings.banner)
+        return ""
+
+    def seo(self, request) -> Seo:
+        return Seo(
+            title=self.seo_title or self.title,
+            description=self.search_description or self.seo_description_fallback(),
+            url=self.get_full_url(request) or "",
+            image=absolute_url(request, self.seo_image_url(request)),
+            type=self.og_type,
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context.setdefault("seo", self.seo(request))
+        return context
+
+
+def cards_context(listings, request) -> list[dict]:
+    from .selectors import listing_card
+
+    cards = []
+    for listing in listings:
+        card = listing_card(listing)
+        cards.append({"card": card, "product_url": product_url(card.listing_id, request)})
+    return cards
+
+
+class HomePage(SeoMixin, Page):
+    intro = RichTextField(_("introduction"), blank=True)
+    featured = StreamField(
+        [("product", ListingChooserBlock(label=_("Product")))],
+        blank=True,
+        verbose_name=_("featured products"),
+        help_text=_("Left empty, the newest goods of your shop are shown."),
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("featured")]
     max_count = 1
     parent_page_types = ["wagtailcore.Page"]
+    FEATURED_DEFAULT_COUNT = 6
 
     class Meta:
         verbose_name = _("home page")
+
+    def seo_description_fallback(self) -> str:
+        return text_excerpt(self.intro)
+
+    def featured_listings(self) -> list:
+        from .selectors import card_listings
+
+        chosen = [block.value for block in self.featured if block.block_type == "product"]
+        if chosen:
+            # Withdrawn or deleted ones drop off the home page; articles still show them as
+            # unavailable, where the creator's text refers to them.
+            return [listing for listing in chosen if listing is not None and listing.is_active]
+        return list(card_listings().filter(is_active=True)[: self.FEATURED_DEFAULT_COUNT])
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -56,10 +169,11 @@ class HomePage(Page):
             ArticlePage.objects.live().descendant_of(self).order_by("-first_published_at")[:10]
         )
         context["sections"] = self.get_children().live().not_type(ArticlePage)
+        context["featured_cards"] = cards_context(self.featured_listings(), request)
         return context
 
 
-class AboutPage(Page):
+class AboutPage(SeoMixin, Page):
     body = RichTextField(_("about me"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
@@ -68,8 +182,11 @@ class AboutPage(Page):
     class Meta:
         verbose_name = _("about page")
 
+    def seo_description_fallback(self) -> str:
+        return text_excerpt(self.body)
 
-class ArticlePage(Page):
+
+class ArticlePage(SeoMixin, Page):
     summary = models.CharField(_("summary"), max_length=200, blank=True)
     body = StreamField(
         [
@@ -77,6 +194,8 @@ class ArticlePage(Page):
             ("image", ImageChooserBlock(label=_("Image"))),
             ("quote", blocks.BlockQuoteBlock(label=_("Quote"))),
             ("video", EmbedBlock(label=_("Video"))),
+            ("product_card", ProductCardBlock()),
+            ("product_grid", ProductGridBlock()),
         ],
         blank=True,
         use_json_field=True,
@@ -84,27 +203,143 @@ class ArticlePage(Page):
 
     content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
     parent_page_types = ["cms.HomePage"]
+    og_type = "article"
 
     class Meta:
         verbose_name = _("article")
 
+    def seo_description_fallback(self) -> str:
+        if self.summary:
+            return self.summary
+        for block in self.body:
+            if block.block_type == "paragraph":
+                return text_excerpt(block.value.source)
+        return ""
 
-class ShopIndexPage(Page):
+    def seo_image_url(self, request) -> str:
+        """The article's first picture, else the first product card's, else the shop banner."""
+        from .selectors import listing_images
+
+        for block in self.body:
+            if block.block_type == "image" and block.value is not None:
+                url = rendition_url(block.value)
+                if url:
+                    return url
+            elif block.block_type in ("product_card", "product_grid"):
+                value = block.value
+                listings = (
+                    [value.get("listing")]
+                    if block.block_type == "product_card"
+                    else list(value.get("listings") or [])
+                )
+                for listing in listings:
+                    if listing is not None:
+                        images = listing_images(listing)
+                        if images:
+                            return images[0].file.url
+        return super().seo_image_url(request)
+
+
+def _int_param(request, name: str) -> int | None:
+    try:
+        value = int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+class ShopIndexPage(SeoMixin, RoutablePageMixin, Page):
+    """All the shop's goods, and a product page for each at p/<listing id>/."""
+
     intro = RichTextField(_("introduction"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     parent_page_types = ["cms.HomePage"]
     max_count = 1
 
-    def get_context(self, request, *args, **kwargs):
-        from django.core.paginator import Paginator
-
-        from storefront.selectors import shop_listings
-
-        context = super().get_context(request, *args, **kwargs)
-        listings = shop_listings().filter(is_active=True)
-        context["listings"] = Paginator(listings, 24).get_page(request.GET.get("page"))
-        return context
-
     class Meta:
         verbose_name = _("shop page")
+
+    def seo_description_fallback(self) -> str:
+        return text_excerpt(self.intro)
+
+    def product_path(self, listing_id: int) -> str:
+        return self.reverse_subpage("product", args=(listing_id,))
+
+    # The shop page: filters (category, price in yuan, in stock) and paging.
+    @path("", name="index")
+    def index_route(self, request, *args, **kwargs):
+        from .selectors import shop_categories, shop_listings_filtered
+
+        category_id = _int_param(request, "category")
+        min_yuan = _int_param(request, "min")
+        max_yuan = _int_param(request, "max")
+        in_stock = request.GET.get("in_stock") == "1"
+        listings = shop_listings_filtered(
+            category_id=category_id,
+            min_fen=min_yuan * 100 if min_yuan is not None else None,
+            max_fen=max_yuan * 100 if max_yuan is not None else None,
+            in_stock=in_stock,
+        )
+        page = Paginator(listings, SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+        filters = {
+            k: v
+            for k, v in (
+                ("category", category_id),
+                ("min", min_yuan),
+                ("max", max_yuan),
+                ("in_stock", "1" if in_stock else None),
+            )
+            if v is not None
+        }
+        return self.render(
+            request,
+            context_overrides={
+                "listings": page,
+                "cards": cards_context(page.object_list, request),
+                "categories": shop_categories(),
+                "filters": filters,
+                "filter_query": urlencode(filters),
+                "is_filtered": bool(filters),
+            },
+        )
+
+    @path("p/<int:listing_id>/", name="product")
+    def product(self, request, listing_id: int):
+        from .selectors import card_listings, listing_card, listing_images
+
+        listing = card_listings().filter(pk=listing_id).first()
+        if listing is None:
+            raise Http404
+        card = listing_card(listing)
+        images = listing_images(listing)
+        url = urljoin(self.get_full_url(request) or "", self.product_path(listing.pk))
+        seo = Seo(
+            title=listing.title,
+            description=text_excerpt(listing.copy or listing.product.description) or listing.title,
+            url=url,
+            image=absolute_url(request, images[0].file.url) if images else "",
+            type="product",
+            # A withdrawn product page stays reachable from old shares but leaves search results.
+            noindex=not listing.is_active,
+        )
+        # Page's own context, not SeoMixin's: this page's SEO is the product's, not the shop's.
+        context = super(SeoMixin, self).get_context(request)
+        context.update(
+            {"listing": listing, "product": listing.product, "card": card, "images": images}
+        )
+        context["seo"] = seo
+        return TemplateResponse(request, "cms/product_page.html", context)
+
+    def get_sitemap_urls(self, request=None):
+        from .selectors import active_listing_ids_for_sitemap
+
+        urls = list(super().get_sitemap_urls(request))
+        base = self.get_full_url(request)
+        if not base:
+            return urls
+        for listing_id, updated_at in active_listing_ids_for_sitemap():
+            urls.append(
+                {"location": urljoin(base, self.product_path(listing_id)), "lastmod": updated_at}
+            )
+        return urls

@@ -6,6 +6,8 @@ template schema; new shops are clones of it, so `shop_personalise` only updates 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -116,3 +118,45 @@ def site_host_set(*, hostname: str) -> None:
     Site.objects.filter(is_default_site=True).update(hostname=hostname)
     # update() skips Site's signals, which would have dropped Wagtail's cached site roots.
     Site.clear_site_root_paths_cache()
+
+
+@transaction.atomic
+def article_cards_add(
+    listings: Sequence, *, slug: str = "welcome", heading: str = "我的好物推荐"
+) -> ArticlePage | None:
+    """Put LISTINGS into the shop's article SLUG: a card for the first, a grid for the rest.
+
+    For the demo seed and for a creator's first listings. Publishes a new revision, so the
+    article's history shows the change. Returns None when the shop has no such article.
+    Idempotent: listings already on a card in the article are not added twice.
+    """
+    article = ArticlePage.objects.filter(slug=slug).first()
+    if article is None or not listings:
+        return None
+    article = article.specific
+    shown: set[int] = set()
+    for block in article.body:
+        if block.block_type == "product_card" and block.value["listing"] is not None:
+            shown.add(block.value["listing"].pk)
+        elif block.block_type == "product_grid":
+            shown.update(item.pk for item in block.value["listings"] if item is not None)
+    new = [listing for listing in listings if listing.pk not in shown]
+    if not new:
+        return article
+    body = list(article.body.raw_data)
+    body.append(
+        {
+            "type": "product_card",
+            "value": {"listing": new[0].pk, "note": "我自己用了半年，真心推荐。"},
+        }
+    )
+    if len(new) > 1:
+        body.append(
+            {
+                "type": "product_grid",
+                "value": {"heading": heading, "listings": [listing.pk for listing in new[1:]]},
+            }
+        )
+    article.body = body
+    article.save_revision().publish()
+    return article

@@ -1,0 +1,189 @@
+"""Product cards in articles: what a reader sees, and that a card never breaks the page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django_tenants.utils import tenant_context
+
+from catalog import services as catalog_services
+from catalog.models import SKU
+from catalog.testing import product_make, staff_make
+from cms.models import ArticlePage, HomePage
+from cms.starter import article_cards_add
+from storefront.models import Listing, ListingItem
+from storefront.services import listing_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
+
+
+def listing_make(shop, *, title: str = "宝妈推荐", prices=(9900, 8800), stock: int = 10) -> Listing:
+    product = product_make(skus=len(prices), stock=stock)
+    skus = list(product.skus.order_by("id"))
+    with tenant_context(shop):
+        return listing_create(
+            product=product,
+            title=title,
+            copy="<p>我家在用</p>",
+            prices={sku.pk: price for sku, price in zip(skus, prices, strict=True)},
+        )
+
+
+def article_make(shop, body: list, *, slug: str = "cards") -> ArticlePage:
+    with tenant_context(shop):
+        home = HomePage.objects.get()
+        return home.add_child(
+            instance=ArticlePage(title="好物分享", slug=slug, summary="一篇带货文章", body=body)
+        )
+
+
+def card(listing_id: int | None, note: str = "") -> dict:
+    return {"type": "product_card", "value": {"listing": listing_id, "note": note}}
+
+
+def grid(listing_ids: list[int], heading: str = "推荐") -> dict:
+    return {"type": "product_grid", "value": {"heading": heading, "listings": listing_ids}}
+
+
+def get(shop_client, host: str, url: str):
+    with translation.override("en"):
+        response = shop_client(host).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    connection.set_schema_to_public()
+    return response
+
+
+def test_card_shows_picture_title_lowest_price_live_stock_and_a_buy_now_form(shops, shop_client):
+    listing = listing_make(shops.a, title="我家宝宝最爱的围兜", prices=(9900, 8800), stock=7)
+    article = article_make(shops.a, [card(listing.pk, note="真心推荐")])
+    with tenant_context(shops.a):
+        cheapest = ListingItem.objects.get(listing=listing, retail_price_fen=8800)
+
+    page = get(shop_client, "a.localhost", f"/{article.slug}/")
+
+    assert page.status_code == 200
+    html = page.text
+    assert "我家宝宝最爱的围兜" in html
+    assert "¥88.00" in html  # the lowest price of the variants on sale
+    assert "14 in stock" in html  # both variants' live stock
+    assert "真心推荐" in html
+    assert re.search(r'<img class="pc-img" src="[^"]+\.png"', html)
+    assert f'href="/shop/p/{listing.pk}/"' in html
+    form = re.search(
+        r'<form class="pc-buy" method="post" action="([^"]+)">(.*?)</form>', html, re.S
+    )
+    assert form and form.group(1) == "/cart/add/"
+    assert f'name="item" value="{cheapest.pk}"' in form.group(2)
+    assert 'name="quantity" value="1"' in form.group(2)
+    assert 'name="buy_now" value="1"' in form.group(2)
+    assert "csrfmiddlewaretoken" in form.group(2)
+
+
+def test_card_follows_live_stock_to_sold_out(shops, shop_client):
+    listing = listing_make(shops.a, title="限量款")
+    article = article_make(shops.a, [card(listing.pk)])
+    SKU.objects.filter(product_id=listing.product_id).update(stock=0)
+
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+
+    assert "限量款" in html
+    assert "Sold out" in html
+    assert 'class="pc-buy"' not in html
+
+
+def test_suspended_goods_and_withdrawn_listings_render_unavailable(shops, shop_client):
+    suspended = listing_make(shops.a, title="被暂停的商品")
+    withdrawn = listing_make(shops.a, title="下架的商品")
+    catalog_services.product_suspend(
+        product=suspended.product, actor=staff_make(), reason="抽检不合格"
+    )
+    with tenant_context(shops.a):
+        Listing.objects.filter(pk=withdrawn.pk).update(is_active=False)
+    article = article_make(shops.a, [card(suspended.pk), grid([withdrawn.pk])])
+
+    page = get(shop_client, "a.localhost", f"/{article.slug}/")
+
+    assert page.status_code == 200
+    assert page.text.count("Unavailable") == 2
+    assert 'class="pc-buy"' not in page.text
+
+
+def test_a_deleted_listing_renders_as_unavailable_not_an_error(shops, shop_client):
+    kept = listing_make(shops.a, title="还在卖的")
+    gone = listing_make(shops.a, title="已删除的")
+    article = article_make(shops.a, [card(gone.pk), grid([gone.pk, kept.pk])])
+    with tenant_context(shops.a):
+        Listing.objects.filter(pk=gone.pk).delete()
+
+    page = get(shop_client, "a.localhost", f"/{article.slug}/")
+
+    assert page.status_code == 200
+    assert "已删除的" not in page.text
+    assert page.text.count("This product is no longer available.") == 2
+    assert "还在卖的" in page.text
+
+
+def test_a_card_for_another_shops_listing_shows_nothing_of_it(shops, shop_client):
+    """A stored id names a row in this shop's own schema only."""
+    theirs = listing_make(shops.a, title="A店的秘密商品")
+    with tenant_context(shops.b):
+        Listing.objects.filter(pk=theirs.pk).delete()  # B has no listing with that number
+    article = article_make(shops.b, [card(theirs.pk)], slug="borrowed")
+
+    page = get(shop_client, "b.localhost", f"/{article.slug}/")
+
+    assert page.status_code == 200
+    assert "A店的秘密商品" not in page.text
+    assert "This product is no longer available." in page.text
+
+
+def page_queries(shop_client, host: str, url: str) -> int:
+    """Statements one view of URL sends, after a first view warmed the shared caches.
+
+    django-tenants' "SET search_path" before each statement is left out: it is a setting
+    (TENANT_LIMIT_SET_CALLS), not something the page does.
+    """
+    get(shop_client, host, url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = get(shop_client, host, url)
+    assert response.status_code == 200
+    return sum(1 for q in ctx.captured_queries if not q["sql"].startswith("SET search_path"))
+
+
+def test_article_queries_do_not_grow_with_the_number_of_cards(shops, shop_client):
+    listings = [listing_make(shops.a, title=f"商品{i}") for i in range(6)]
+    one = article_make(shops.a, [card(listings[0].pk)], slug="one-card")
+    six = article_make(shops.a, [card(listing.pk) for listing in listings], slug="six-cards")
+    mixed = article_make(
+        shops.a,
+        [card(listings[0].pk), grid([listing.pk for listing in listings[1:]])],
+        slug="card-and-grid",
+    )
+
+    q_one = page_queries(shop_client, "a.localhost", f"/{one.slug}/")
+    q_six = page_queries(shop_client, "a.localhost", f"/{six.slug}/")
+    q_mixed = page_queries(shop_client, "a.localhost", f"/{mixed.slug}/")
+    html = get(shop_client, "a.localhost", f"/{six.slug}/").text
+
+    assert all(f"商品{i}" in html for i in range(6))
+    assert q_six == q_one, (q_one, q_six)
+    # A grid is one more batch of the same three reads (listings, their variants, pictures).
+    assert q_mixed <= q_one + 3, (q_one, q_mixed)
+    assert q_one <= 16, q_one
+
+
+def test_starter_puts_the_demo_listings_into_the_welcome_article_once(shops, shop_client):
+    listings = [listing_make(shops.b, title=f"演示商品{i}") for i in range(3)]
+
+    with tenant_context(shops.b):
+        article = article_cards_add(listings)
+        again = article_cards_add(listings)
+        body = [block.block_type for block in ArticlePage.objects.get(slug="welcome").body]
+
+    assert article is not None and again is not None
+    assert body.count("product_card") == 1 and body.count("product_grid") == 1
+    html = get(shop_client, "b.localhost", "/welcome/").text
+    assert all(f"演示商品{i}" in html for i in range(3))
