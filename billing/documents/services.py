@@ -110,11 +110,17 @@ def _file_schema(tenant: Tenant | None) -> AbstractContextManager[Any]:
 
 
 def _file_replace(document: Model, name: str, pdf: bytes, schema_of: Tenant | None) -> None:
-    """Store PDF as DOCUMENT.file under NAME and delete the file it replaces."""
+    """Store PDF as DOCUMENT.file under NAME (in the field's upload_to) and delete the file it
+    replaces. NAME carries the content's hash: a file already there under it (left by a render
+    whose transaction rolled back) has this content and is used as it is."""
     field = document.file  # type: ignore[attr-defined]
     old = field.name
     with _file_schema(schema_of):
-        field.save(name, ContentFile(pdf), save=False)
+        target = field.field.generate_filename(document, name)
+        if field.storage.exists(target):
+            field.name = target
+        else:
+            field.save(name, ContentFile(pdf), save=False)
     if old and old != field.name:
         # The row will point at the new file; an old one left behind would only cost storage.
         transaction.on_commit(lambda: field.storage.delete(old))
@@ -144,7 +150,7 @@ def statement_render(*, statement: Statement) -> Statement:
         pdf = pdf_render(html=html)
         owner_tag = statement.tenant_id or statement.supplier_id
         name = f"{statement.kind}-{owner_tag}-{statement.month:%Y-%m}-{digest[:16]}.pdf"
-        _file_replace(statement, f"documents/statements/{name}", pdf, statement.tenant)
+        _file_replace(statement, name, pdf, statement.tenant)
         statement.figures = figures
         statement.content_hash = digest
         statement.version += 1
@@ -350,7 +356,7 @@ def invoice_render(*, invoice: Invoice) -> Invoice:
             )
         pdf = pdf_render(html=html)
         name = f"invoice-{invoice.order_number}-{digest[:16]}.pdf"
-        _file_replace(invoice, f"documents/invoices/{name}", pdf, invoice.tenant)
+        _file_replace(invoice, name, pdf, invoice.tenant)
         invoice.content_hash = digest
         invoice.status = Invoice.Status.ISSUED
         invoice.issued_at = issued_at
