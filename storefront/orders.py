@@ -20,7 +20,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.ledger import CaptureLine, capture_post
+from billing.fulfilment.services import FulfilmentLine, ShipTo, supplier_orders_create
+from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
 from catalog.models import ReturnPolicy
@@ -269,6 +270,7 @@ def _order_description(order: Order) -> str:
 
 
 def capture_lines(order: Order) -> list[CaptureLine]:
+    """The order's lines as the ledger takes them (by line id: capture_split keeps the order)."""
     return [
         CaptureLine(
             supplier_id=line.supplier_id,
@@ -284,6 +286,7 @@ def capture_lines(order: Order) -> list[CaptureLine]:
 def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
     """The payment was captured: mark the order paid and post the capture; idempotent.
 
+    Hands the paid lines to their suppliers (one SupplierOrder each) in the same transaction.
     A capture for an order that expired meanwhile cannot happen: billing refuses to capture an
     expired payment and refunds it, and the order expires only after its payments expired.
     """
@@ -300,7 +303,39 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
                 payment.out_trade_no, order.number, order.status,
             )  # fmt: skip
             return order
-        capture_post(payment=payment, lines=capture_lines(order))
+        lines = list(order.lines.order_by("id"))
+        capture = capture_lines(order)
+        capture_post(payment=payment, lines=capture)
+        supplier_orders_create(
+            tenant=connection.tenant,
+            order_number=order.number,
+            payment=payment,
+            ship_to=ShipTo(
+                recipient=order.recipient,
+                phone=order.recipient_phone,
+                province=order.province,
+                city=order.city,
+                district=order.district,
+                street=order.street,
+            ),
+            lines=[
+                FulfilmentLine(
+                    line_ref=line.pk,
+                    sku_id=line.sku_id,
+                    supplier_id=line.supplier_id,
+                    title=line.title,
+                    option_label=line.option_label,
+                    quantity=line.quantity,
+                    retail_price_fen=line.retail_price_fen,
+                    supply_price_fen=line.supply_price_fen,
+                    shipping_fen=line.shipping_fen,
+                    fee_fen=split.fee_fen,
+                    commission_fen=split.commission_fen,
+                    return_days=line.return_days,
+                )
+                for line, split in zip(lines, capture_split(lines=capture), strict=True)
+            ],
+        )
     return order
 
 

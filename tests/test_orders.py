@@ -164,3 +164,25 @@ def test_the_fee_split_over_lines_sums_to_the_capture():
         assert 0 <= s.fee_fen <= (line.retail_price_fen - line.supply_price_fen) * line.quantity
     margin = sum((ln.retail_price_fen - ln.supply_price_fen) * ln.quantity for ln in lines)
     assert sum(s.commission_fen + s.fee_fen for s in split) == margin
+
+
+def test_a_paid_order_with_two_suppliers_goes_to_each_supplier_once(shops):
+    from billing.fulfilment.models import SupplierOrder
+
+    _l1, first = listed(shops.a, price=8800)
+    _l2, second = listed(shops.a, price=9900)
+    with tenant_context(shops.a):
+        order = order_place(wants=[Want(first.pk, 1), Want(second.pk, 2)], buyer=BUYER)
+        payment = order_payment_start(order=order, provider="sandbox", return_url="")
+    assert post_notification(payment).status_code == 200
+    connection.set_schema_to_public()
+    with tenant_context(shops.a):
+        order_mark_paid(order_number=order.number, payment_id=payment.pk)
+        order_mark_paid(order_number=order.number, payment_id=payment.pk)
+
+    sent = SupplierOrder.objects.filter(tenant=shops.a, order_number=order.number)
+    assert sent.count() == 2
+    by_supplier = {so.supplier_id: so for so in sent}
+    assert by_supplier[first.sku.product.supplier_id].lines.get().quantity == 1
+    assert by_supplier[second.sku.product.supplier_id].lines.get().quantity == 2
+    assert {so.recipient for so in sent} == {"王小明"}

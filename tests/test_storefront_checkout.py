@@ -1,0 +1,224 @@
+"""The buyer's pages on a shop host: cart, checkout, order page, lookup, sign-in code, share."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from billing.models import Payment
+from catalog.models import SKU
+from storefront.models import Order, ShareLink
+from storefront.orders import order_mark_paid
+
+from .storefront_helpers import listed
+from .test_payments_sandbox import post_notification
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
+
+ADDRESS = {
+    "contact": "138 0013 8000",
+    "recipient": "王小明",
+    "recipient_phone": "13800138000",
+    "province": "浙江",
+    "city": "杭州市",
+    "district": "西湖区",
+    "street": "文三路 100 号",
+}
+
+
+def only_order(shop, item) -> Order:
+    with tenant_context(shop):
+        order = Order.objects.get(lines__item=item)
+    connection.set_schema_to_public()
+    return order
+
+
+def buy_now(client, item, quantity: int = 1, extra: dict | None = None, **fields):
+    added = client.post("/cart/add/", {"item": item.pk, "quantity": quantity, "buy_now": "1"})
+    assert added.status_code == 302 and added["Location"] == "/checkout/?now=1"
+    return client.post("/checkout/?now=1", {**ADDRESS, **fields, **(extra or {})})
+
+
+def test_buy_now_places_an_order_and_sends_the_buyer_to_pay(shops, shop_client):
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    buyer = shop_client("a.localhost")
+
+    answer = buy_now(buyer, item, quantity=2)
+
+    order = only_order(shops.a, item)
+    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
+    assert answer.status_code == 302 and answer["Location"] == payment.checkout_url
+    assert (order.total_fen, order.contact_mobile) == (17600, "13800138000")
+    assert payment.amount == 17600
+    assert SKU.objects.get(pk=item.sku_id).stock == 3
+
+
+def test_a_tampered_price_or_total_in_the_request_changes_nothing(shops, shop_client):
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    buyer = shop_client("a.localhost")
+
+    tampered = {
+        "retail_price_fen": "1",
+        "price": "0.01",
+        "total_fen": "1",
+        "goods_fen": "1",
+        "quantity": "50",
+        "item": str(item.pk + 1),
+    }
+    buy_now(buyer, item, extra=tampered)
+
+    order = only_order(shops.a, item)
+    assert order.total_fen == 8800
+    with tenant_context(shops.a):
+        assert [(ln.quantity, ln.retail_price_fen) for ln in order.lines.all()] == [(1, 8800)]
+
+
+def test_a_bad_quantity_is_refused_before_checkout(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    for qty in ("0", "-3", "100", "1.5", "abc"):
+        answer = buyer.post("/cart/add/", {"item": item.pk, "quantity": qty, "buy_now": "1"})
+        assert answer.status_code == 302 and answer["Location"] != "/checkout/?now=1"
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+
+
+def test_checkout_errors_are_shown_and_nothing_is_created(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+
+    answer = buyer.post(
+        "/checkout/?now=1",
+        {**ADDRESS, "contact": "12345", "recipient_phone": "555", "province": "Atlantis"},
+    )
+
+    assert answer.status_code == 200
+    assert "valid e-mail address or an 11-digit mainland mobile number" in answer.text
+    assert "Enter an 11-digit mainland mobile number" in answer.text
+    assert "Select a valid choice" in answer.text
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+    assert SKU.objects.get(pk=item.sku_id).stock == 5
+
+
+def test_the_cart_collects_goods_and_checks_out_together(shops, shop_client):
+    _l1, first = listed(shops.a, price=8800)
+    _l2, second = listed(shops.a, price=9900)
+    buyer = shop_client("a.localhost")
+    buyer.post("/cart/add/", {"item": first.pk, "quantity": 1})
+    buyer.post("/cart/add/", {"item": second.pk, "quantity": 1})
+    buyer.post("/cart/add/", {"item": second.pk, "quantity": 2})
+
+    cart = buyer.get("/cart/")
+    assert cart.status_code == 200
+    assert "¥385.00" in cart.text  # 88 + 3 × 99
+    checked_out = buyer.post("/checkout/", ADDRESS)
+    assert checked_out.status_code == 302
+    order = only_order(shops.a, first)
+    assert order.total_fen == 38500
+    assert "Your cart is empty" in buyer.get("/cart/").text
+
+
+def test_sold_out_during_checkout_gives_one_clear_message(shops, shop_client):
+    _listing, item = listed(shops.a, stock=1)
+    first, second = shop_client("a.localhost"), shop_client("a.localhost")
+    for buyer in (first, second):
+        buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+
+    assert first.post("/checkout/?now=1", ADDRESS).status_code == 302
+    late = second.post("/checkout/?now=1", ADDRESS)
+
+    assert late.status_code == 409
+    assert "not available now" in late.text or "sold out" in late.text
+
+
+def test_only_the_buyer_or_a_lookup_opens_the_order_page(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buy_now(buyer, item)
+    order = only_order(shops.a, item)
+
+    assert buyer.get(f"/orders/{order.number}/").status_code == 200
+    stranger = shop_client("a.localhost")
+    assert stranger.get(f"/orders/{order.number}/").status_code == 404
+
+    wrong = stranger.post("/orders/lookup/", {"number": order.number, "phone": "13900000000"})
+    assert wrong.status_code == 404
+    assert "No order matches" in wrong.text
+    found = stranger.post(
+        "/orders/lookup/", {"number": order.number.lower(), "phone": "13800138000"}
+    )
+    assert found.status_code == 302 and found["Location"] == f"/orders/{order.number}/"
+    page = stranger.get(f"/orders/{order.number}/")
+    assert page.status_code == 200 and order.number in page.text
+
+
+def test_shop_as_order_number_is_not_found_on_shop_bs_host(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buy_now(shop_client("a.localhost"), item)
+    order = only_order(shops.a, item)
+
+    other = shop_client("b.localhost")
+    answer = other.post("/orders/lookup/", {"number": order.number, "phone": "13800138000"})
+    assert answer.status_code == 404
+    assert other.get(f"/orders/{order.number}/").status_code == 404
+
+
+def test_a_returning_buyer_signs_in_with_an_emailed_code(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buy_now(shop_client("a.localhost"), item, contact="mum@example.com")
+    order = only_order(shops.a, item)
+    mail.outbox.clear()
+
+    again = shop_client("a.localhost")
+    assert again.post("/me/code/", {"contact": "Mum@Example.com"}).status_code == 302
+    code = re.search(r"\b(\d{6})\b", mail.outbox[0].body).group(1)
+    wrong = again.post("/me/verify/", {"code": "000000" if code != "000000" else "111111"})
+    assert "not right" in wrong.text
+    mine = again.post("/me/verify/", {"code": code})
+
+    assert mine.status_code == 200 and order.number in mine.text
+    checkout = again.get(f"/orders/{order.number}/")
+    assert checkout.status_code == 200
+    # Codes are kept per shop: shop A's code is worthless on shop B, which sends its own.
+    other = shop_client("b.localhost")
+    other.post("/me/code/", {"contact": "mum@example.com"})
+    code_of_b = re.search(r"\b(\d{6})\b", mail.outbox[1].body).group(1)
+    if code_of_b != code:  # one chance in a million that the two are the same
+        assert "not right" in other.post("/me/verify/", {"code": code}).text
+    welcome = other.post("/me/verify/", {"code": code_of_b})
+    assert welcome.status_code == 302  # right code, but no orders in shop B: nothing to show
+
+
+def test_a_paid_order_offers_a_share_link_that_attributes_visits_and_orders(shops, shop_client):
+    listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buy_now(buyer, item)
+    order = only_order(shops.a, item)
+    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
+    assert post_notification(payment).status_code == 200
+    connection.set_schema_to_public()
+    with tenant_context(shops.a):
+        order_mark_paid(order_number=order.number, payment_id=payment.pk)
+    connection.set_schema_to_public()
+
+    page = buyer.get(f"/orders/{order.number}/")
+    link = re.search(r'class="share-url" type="text" readonly value="([^"]+)"', page.text).group(1)
+    path = link.split("a.localhost", 1)[1]
+
+    friend = shop_client("a.localhost")
+    visit = friend.get(path)
+    friend.get(path)
+    assert visit.status_code == 302 and visit["Location"].endswith(f"/p/{listing.pk}/")
+    buy_now(friend, item, contact="13900001111", recipient_phone="13900001111")
+
+    with tenant_context(shops.a):
+        share = ShareLink.objects.get(listing=listing)
+        assert share.visits == 1
+        referred = Order.objects.get(contact_mobile="13900001111", lines__item=item)
+        assert referred.share_link_id == share.pk
