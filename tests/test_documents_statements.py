@@ -207,7 +207,11 @@ def test_the_pdf_lands_on_s3_in_moto_under_the_shops_prefix(catalog_s3):
 
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [statement.file.name]
-    assert keys[0].startswith(f"{tenant.schema_name}/documents/statements/creator-")
+    assert re.fullmatch(
+        rf"{tenant.schema_name}/documents/statements/creator-{tenant.pk}-"
+        rf"{this_month():%Y-%m}-[0-9a-f]{{16}}\.pdf",
+        keys[0],
+    )
     body = client.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
     assert body.startswith(b"%PDF-")
     assert "店主月度对账单" in pdf_text(body)
@@ -322,7 +326,6 @@ def test_the_beat_schedule_runs_the_monthly_job_on_the_first():
     assert entry["schedule"].day_of_month == {1}
 
 
-@pytest.mark.django_db(transaction=False)
 def test_a_real_worker_renders_the_requested_statement_once(committed_db, celery_worker):
     supplier = supplier_new("工人测试供应商")
     try:
