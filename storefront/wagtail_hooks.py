@@ -8,7 +8,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 
-from . import admin_views
+from . import admin_views, order_admin_views
 from .selectors import flagged_item_count
 
 
@@ -19,6 +19,8 @@ def register_catalog_urls() -> list:
         path("goods/<int:pk>/", admin_views.catalog_product, name="storefront_catalog_product"),
         path("listings/", admin_views.listings_index, name="storefront_listings"),
         path("listings/<int:pk>/", admin_views.listing_edit, name="storefront_listing_edit"),
+        path("orders/", order_admin_views.orders_index, name="storefront_orders"),
+        path("orders/<str:number>/", order_admin_views.order_detail, name="storefront_order"),
     ]
 
 
@@ -30,6 +32,11 @@ def register_catalog_menu_item() -> MenuItem:
 @hooks.register("register_admin_menu_item")
 def register_listings_menu_item() -> MenuItem:
     return MenuItem(_("My listings"), reverse("storefront_listings"), icon_name="tag", order=260)
+
+
+@hooks.register("register_admin_menu_item")
+def register_orders_menu_item() -> MenuItem:
+    return MenuItem(_("Orders"), reverse("storefront_orders"), icon_name="list-ul", order=240)
 
 
 class ListingPricesPanel(Component):

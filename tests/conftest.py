@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
 from tenants.provisioning import template_ensure
@@ -200,3 +203,32 @@ def catalog_english():
 
     with override_settings(LANGUAGE_CODE="en"), translation.override("en"):
         yield
+
+
+_creator_seq = itertools.count()
+
+
+@pytest.fixture
+def creator(shops, shop_client):
+    """A logged-in Wagtail admin client for each shop: creator("a")."""
+
+    class PublicAfterClient(shop_client):
+        # The tenant middleware leaves the connection on the shop; the catalog services the
+        # test calls next belong to the public schema, as they do in the supplier portal.
+        def request(self, **request):
+            try:
+                return super().request(**request)
+            finally:
+                connection.set_schema_to_public()
+
+    def login(sub: str):
+        shop = getattr(shops, sub)
+        with tenant_context(shop):
+            user = get_user_model().objects.create_superuser(
+                f"creator{next(_creator_seq)}", password="pw-creator-12345"
+            )
+            client = PublicAfterClient(f"{sub}.localhost")
+            client.force_login(user)
+        return client
+
+    return login

@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from catalog import services
@@ -17,32 +15,6 @@ from storefront.models import Listing, ListingItem
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
 _n = itertools.count()
-
-
-@pytest.fixture
-def creator(shops, shop_client):
-    """A logged-in Wagtail admin client for each shop: creator("a")."""
-
-    class PublicAfterClient(shop_client):
-        # The tenant middleware leaves the connection on the shop; the catalog services the
-        # test calls next belong to the public schema, as they do in the supplier portal.
-        def request(self, **request):
-            try:
-                return super().request(**request)
-            finally:
-                connection.set_schema_to_public()
-
-    def login(sub: str):
-        shop = getattr(shops, sub)
-        with tenant_context(shop):
-            user = get_user_model().objects.create_superuser(
-                f"creator{next(_n)}", password="pw-creator-12345"
-            )
-            client = PublicAfterClient(f"{sub}.localhost")
-            client.force_login(user)
-        return client
-
-    return login
 
 
 def test_catalog_page_lists_only_approved_active_goods(creator):

@@ -6,129 +6,303 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_refuse_deletes'),
-        ('storefront', '0001_initial'),
+        ("catalog", "0003_refuse_deletes"),
+        ("storefront", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Cart',
+            name="Cart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=43, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=43, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Fan',
+            name="Fan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mobile', models.CharField(blank=True, max_length=11, verbose_name='mobile number')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('name', models.CharField(blank=True, max_length=50, verbose_name='name')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "mobile",
+                    models.CharField(blank=True, max_length=11, verbose_name="mobile number"),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("name", models.CharField(blank=True, max_length=50, verbose_name="name")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'fan',
-                'verbose_name_plural': 'fans',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('mobile', ''), _negated=True), fields=('mobile',), name='storefront_fan_unique_mobile'), models.UniqueConstraint(condition=models.Q(('email', ''), _negated=True), fields=('email',), name='storefront_fan_unique_email'), models.CheckConstraint(condition=models.Q(models.Q(('mobile', ''), _negated=True), models.Q(('email', ''), _negated=True), _connector='OR'), name='storefront_fan_has_contact')],
+                "verbose_name": "fan",
+                "verbose_name_plural": "fans",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("mobile", ""), _negated=True),
+                        fields=("mobile",),
+                        name="storefront_fan_unique_mobile",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("email", ""), _negated=True),
+                        fields=("email",),
+                        name="storefront_fan_unique_email",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("mobile", ""), _negated=True),
+                            models.Q(("email", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="storefront_fan_has_contact",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ShareLink',
+            name="ShareLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('visits', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='storefront.listing')),
-                ('sharer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='share_links', to='storefront.fan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("visits", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="storefront.listing",
+                    ),
+                ),
+                (
+                    "sharer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="share_links",
+                        to="storefront.fan",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=16, unique=True, verbose_name='order number')),
-                ('status', models.CharField(choices=[('pending_payment', 'awaiting payment'), ('paid', 'paid'), ('expired', 'expired unpaid'), ('cancelled', 'cancelled')], default='pending_payment', max_length=20, verbose_name='status')),
-                ('contact_mobile', models.CharField(blank=True, max_length=11, verbose_name='mobile number')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('recipient', models.CharField(max_length=50, verbose_name='recipient')),
-                ('recipient_phone', models.CharField(max_length=20, verbose_name="recipient's phone")),
-                ('province', models.CharField(max_length=20, verbose_name='province')),
-                ('city', models.CharField(max_length=30, verbose_name='city')),
-                ('district', models.CharField(max_length=30, verbose_name='district')),
-                ('street', models.CharField(max_length=200, verbose_name='street address')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note to the seller')),
-                ('goods_fen', models.PositiveBigIntegerField()),
-                ('shipping_fen', models.PositiveBigIntegerField()),
-                ('total_fen', models.PositiveBigIntegerField()),
-                ('currency', models.CharField(default='CNY', max_length=3)),
-                ('pay_deadline', models.DateTimeField()),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('fan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='storefront.fan')),
-                ('share_link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='orders', to='storefront.sharelink')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(max_length=16, unique=True, verbose_name="order number"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending_payment", "awaiting payment"),
+                            ("paid", "paid"),
+                            ("expired", "expired unpaid"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="pending_payment",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "contact_mobile",
+                    models.CharField(blank=True, max_length=11, verbose_name="mobile number"),
+                ),
+                (
+                    "contact_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail"),
+                ),
+                ("recipient", models.CharField(max_length=50, verbose_name="recipient")),
+                (
+                    "recipient_phone",
+                    models.CharField(max_length=20, verbose_name="recipient's phone"),
+                ),
+                ("province", models.CharField(max_length=20, verbose_name="province")),
+                ("city", models.CharField(max_length=30, verbose_name="city")),
+                ("district", models.CharField(max_length=30, verbose_name="district")),
+                ("street", models.CharField(max_length=200, verbose_name="street address")),
+                (
+                    "note",
+                    models.CharField(blank=True, max_length=200, verbose_name="note to the seller"),
+                ),
+                ("goods_fen", models.PositiveBigIntegerField()),
+                ("shipping_fen", models.PositiveBigIntegerField()),
+                ("total_fen", models.PositiveBigIntegerField()),
+                ("currency", models.CharField(default="CNY", max_length=3)),
+                ("pay_deadline", models.DateTimeField()),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "fan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="storefront.fan",
+                    ),
+                ),
+                (
+                    "share_link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="orders",
+                        to="storefront.sharelink",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CartLine',
+            name="CartLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField()),
-                ('cart', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='storefront.cart')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='storefront.listingitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "cart",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="storefront.cart",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="storefront.listingitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(fields=('cart', 'item'), name='storefront_cartline_unique'), models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='storefront_cartline_qty')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cart", "item"), name="storefront_cartline_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gt", 0)), name="storefront_cartline_qty"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('supplier_id', models.BigIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('option_label', models.CharField(blank=True, max_length=200)),
-                ('quantity', models.PositiveIntegerField()),
-                ('retail_price_fen', models.PositiveIntegerField()),
-                ('supply_price_fen', models.PositiveIntegerField()),
-                ('shipping_fen', models.PositiveIntegerField(default=0)),
-                ('return_days', models.PositiveSmallIntegerField(default=7)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='storefront.listingitem')),
-                ('listing', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='storefront.listing')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='storefront.order')),
-                ('sku', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("supplier_id", models.BigIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("option_label", models.CharField(blank=True, max_length=200)),
+                ("quantity", models.PositiveIntegerField()),
+                ("retail_price_fen", models.PositiveIntegerField()),
+                ("supply_price_fen", models.PositiveIntegerField()),
+                ("shipping_fen", models.PositiveIntegerField(default=0)),
+                ("return_days", models.PositiveSmallIntegerField(default=7)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="storefront.listingitem",
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="storefront.listing",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="storefront.order",
+                    ),
+                ),
+                (
+                    "sku",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.sku",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='storefront_orderline_qty')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gt", 0)), name="storefront_orderline_qty"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='sharelink',
-            constraint=models.UniqueConstraint(fields=('listing', 'sharer'), name='storefront_share_unique'),
+            model_name="sharelink",
+            constraint=models.UniqueConstraint(
+                fields=("listing", "sharer"), name="storefront_share_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'pay_deadline'], name='storefront_order_due'),
+            model_name="order",
+            index=models.Index(fields=["status", "pay_deadline"], name="storefront_order_due"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['contact_mobile'], name='storefront_order_mobile'),
+            model_name="order",
+            index=models.Index(fields=["contact_mobile"], name="storefront_order_mobile"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total_fen', django.db.models.expressions.CombinedExpression(models.F('goods_fen'), '+', models.F('shipping_fen')))), name='storefront_order_total'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_fen",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("goods_fen"), "+", models.F("shipping_fen")
+                        ),
+                    )
+                ),
+                name="storefront_order_total",
+            ),
         ),
     ]
