@@ -149,3 +149,33 @@ def test_shop_page_queries_do_not_grow_with_the_number_of_goods(shops, shop_clie
 
     assert q_one == q_five, (q_one, q_five)
     assert q_one <= 16, q_one
+
+
+def test_buy_now_from_the_product_page_goes_to_checkout(shops, shop_client):
+    listing = listing_make(shops.a, title="立即购买", prices=(8800,))
+    with tenant_context(shops.a):
+        item = ListingItem.objects.get(listing=listing)
+    client = shop_client("a.localhost", HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(f"/shop/p/{listing.pk}/")
+    action = re.search(r'<form class="pp-buy" method="post" action="([^"]+)"', page.text).group(1)
+
+    bought = client.post(action, {"item": item.pk, "quantity": 1, "buy_now": 1})
+
+    assert bought.status_code == 302
+    assert bought["Location"].startswith("/checkout/")
+
+
+def test_a_failed_add_to_cart_is_explained_on_the_product_page(shops, shop_client):
+    listing = listing_make(shops.a, title="刚卖完", prices=(8800,))
+    with tenant_context(shops.a):
+        item = ListingItem.objects.get(listing=listing)
+    SKU.objects.filter(product_id=listing.product_id).update(stock=0)
+    url = f"/shop/p/{listing.pk}/"
+    client = shop_client("a.localhost", HTTP_ACCEPT_LANGUAGE="en")
+
+    back = client.post(
+        "/cart/add/", {"item": item.pk, "quantity": 1}, HTTP_REFERER=url, follow=True
+    )
+
+    assert back.redirect_chain[-1][0].endswith(url)
+    assert re.search(r'<li class="message error">[^<]+</li>', back.text), back.text
