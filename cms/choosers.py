@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.choosers import BaseFilterForm
+from wagtail.admin.ui.tables import BooleanColumn, DateColumn
 from wagtail.admin.views.generic.chooser import ChooseResultsView, ChooseView
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 
@@ -35,6 +36,14 @@ class ListingSearchForm(BaseFilterForm):
 class ListingChooseMixin:
     filter_form_class = ListingSearchForm
     ordering = ["-is_active", "-created_at", "-id"]
+
+    @property
+    def columns(self):
+        return [
+            *super().columns,
+            BooleanColumn("is_active", label=_("On sale")),
+            DateColumn("created_at", label=_("Added")),
+        ]
 
 
 class ListingChooseView(ListingChooseMixin, ChooseView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin
 
@@ -91,6 +92,42 @@ def rendition_url(image, spec: str = OG_IMAGE_SPEC) -> str:
         return image.get_rendition(spec).url
     except Exception:  # a missing or broken original must not take the page down
         return ""
+
+
+def yuan_plain(fen: int | None) -> str:
+    """12345 -> "123.45" (integer arithmetic), for machine-read prices."""
+    if fen is None:
+        return ""
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole}.{cents:02d}"
+
+
+def product_structured_data(*, seo: Seo, card, image_urls: list[str]) -> str:
+    """schema.org Product as JSON-LD: search engines show price and stock from it."""
+    from .selectors import CARD_AVAILABLE, CARD_SOLD_OUT
+
+    availability = {
+        CARD_AVAILABLE: "https://schema.org/InStock",
+        CARD_SOLD_OUT: "https://schema.org/OutOfStock",
+    }.get(card.state, "https://schema.org/Discontinued")
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": seo.title,
+        "description": seo.description,
+        "url": seo.url,
+        "image": image_urls,
+    }
+    if card.price_fen is not None:
+        data["offers"] = {
+            "@type": "Offer",
+            "price": yuan_plain(card.price_fen),
+            "priceCurrency": "CNY",
+            "availability": availability,
+            "url": seo.url,
+        }
+    # "<" escaped so no value can close the <script> element it is printed in.
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
 
 
 class SeoMixin:
@@ -326,7 +363,18 @@ class ShopIndexPage(SeoMixin, RoutablePageMixin, Page):
         # Page's own context, not SeoMixin's: this page's SEO is the product's, not the shop's.
         context = super(SeoMixin, self).get_context(request)
         context.update(
-            {"listing": listing, "product": listing.product, "card": card, "images": images}
+            {
+                "listing": listing,
+                "product": listing.product,
+                "card": card,
+                "images": images,
+                "price_yuan": yuan_plain(card.price_fen),
+                "structured_data": product_structured_data(
+                    seo=seo,
+                    card=card,
+                    image_urls=[absolute_url(request, i.file.url) for i in images],
+                ),
+            }
         )
         context["seo"] = seo
         return TemplateResponse(request, "cms/product_page.html", context)

@@ -106,3 +106,22 @@ def test_sitemap_lists_product_pages_on_sale(shops, shop_client):
     assert not any(loc.endswith(f"/shop/p/{withdrawn.pk}/") for loc in locations)
     assert any(re.fullmatch(rf"{SHOP_A}/welcome/", loc) for loc in locations)
     assert any(re.fullmatch(rf"{SHOP_A}/shop/", loc) for loc in locations)
+
+
+def test_product_page_carries_schema_org_price_and_stock(shops, shop_client):
+    import json
+
+    listing = listing_make(shops.a, title="</script><script>alert(1)</script>", prices=(11111,))
+
+    page = get(shop_client, "a.localhost", f"/shop/p/{listing.pk}/").text
+
+    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert len(scripts) == 1  # the title could not close the element early
+    data = json.loads(scripts[0])
+    assert data["@type"] == "Product"
+    assert data["name"] == "</script><script>alert(1)</script>"
+    assert data["offers"]["price"] == "111.11"
+    assert data["offers"]["priceCurrency"] == "CNY"
+    assert data["offers"]["availability"] == "https://schema.org/InStock"
+    assert meta(page, "product:price:amount") == "111.11"
+    assert "<script>alert(1)</script>" not in page
