@@ -56,16 +56,32 @@ def order_page_context(*, order: Order) -> dict:
         "lines": list(order.lines.all()),
         "payments": list(payments),
         "fulfilment": _fulfilment_for(order),
+        **_aftersale_for(order),
     }
 
 
 def _fulfilment_for(order: Order) -> list:
     """The suppliers' shipments of ORDER (public rows naming this shop's order)."""
-    try:
-        from billing.fulfilment.selectors import supplier_orders_for_order
-    except ImportError:  # fulfilment not installed yet in this build
-        return []
+    from billing.fulfilment.selectors import supplier_orders_for_order
+
     return list(supplier_orders_for_order(tenant=connection.tenant, order_number=order.number))
+
+
+def _aftersale_for(order: Order) -> dict:
+    """Returns (what can still go back, cases so far) and the invoice, for the order page."""
+    from billing.documents.selectors import invoice_for_order
+    from billing.documents.services import document_link
+    from billing.fulfilment.selectors import return_cases_for_order, return_options_for_order
+
+    tenant = connection.tenant
+    invoice = invoice_for_order(tenant=tenant, order_number=order.number)
+    options = return_options_for_order(tenant=tenant, order_number=order.number)
+    return {
+        "return_options": [o for o in options if o.returnable_quantity],
+        "return_cases": list(return_cases_for_order(tenant=tenant, order_number=order.number)),
+        "invoice": invoice,
+        "invoice_url": document_link(document=invoice) if invoice and invoice.file else "",
+    }
 
 
 def buyer_initial(request) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import account_views, views
+from . import account_views, aftersale_views, views
 
 app_name = "storefront"
 
@@ -15,6 +15,10 @@ urlpatterns = [
     path("orders/lookup/", views.order_lookup_view, name="order_lookup"),
     path("orders/<str:number>/", views.order_detail_view, name="order_detail"),
     path("orders/<str:number>/pay/", views.order_pay_view, name="order_pay"),
+    path("orders/<str:number>/return/", aftersale_views.return_request_view, name="order_return"),
+    path(
+        "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"
+    ),
     path("s/<str:code>/", views.share_visit_view, name="share"),
     path("me/code/", account_views.code_request_view, name="code_request"),
     path("me/verify/", account_views.code_verify_view, name="code_verify"),
