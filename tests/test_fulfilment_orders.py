@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from billing.fulfilment import services
 from billing.fulfilment.models import BuyerNotice, FulfilmentEvent, SupplierOrder
 from billing.fulfilment.selectors import supplier_orders_for_order, supplier_to_ship
+from billing.fulfilment.tasks import fulfilment_notice_task
 from billing.fulfilment.testing import SHIP_TO, Item, order_paid
 from catalog.testing import first_sku, product_make
 
@@ -191,8 +192,12 @@ def test_ship_and_deliver_move_the_order_and_email_the_buyer_each_step(
     with django_capture_on_commit_callbacks() as delivered_callbacks:
         services.supplier_order_deliver(supplier_order=so, supplier=supplier)
     assert len(delivered_callbacks) == 1
-    with override("en"):
-        assert services.fulfilment_notice_send(supplier_order_id=so.pk, step="delivered") is True
+    # The task as the worker runs it: sent from the shop, so in the shop's schema.
+    with tenant_context(shops.a), override("en"):
+        result = fulfilment_notice_task.apply(
+            kwargs={"supplier_order_id": so.pk, "step": "delivered"}
+        )
+    assert result.get() is True
     so.refresh_from_db()
     assert so.status == SupplierOrder.Status.DELIVERED
     assert so.returns_close_at == so.delivered_at + timedelta(days=7)

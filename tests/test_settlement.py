@@ -160,3 +160,26 @@ def test_a_clawback_after_payout_leaves_a_negative_balance(shops, tea):
     assert owed_fen(ref=supplier_available) == -5000
     assert owed_fen(ref=available) == start - line.commission_fen - shares.commission_fen
     assert balances_recompute_check() == []
+
+
+def test_shards_settle_disjoint_orders_and_together_all_of_them(shops, tea):
+    delivered = timezone.now() - timedelta(days=8)
+    orders = []
+    for _ in range(4):
+        _payment, [so], _refs = order_paid(tenant=shops.b, items=[Item(first_sku(tea), 1, 9000)])
+        orders.append(delivered_at(so, delivered))
+
+    services.settlement_run(shard=0, shards=2)
+    settled = set(
+        SupplierOrder.objects.filter(
+            pk__in=[so.pk for so in orders], settled_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    assert settled == {so.pk for so in orders if so.pk % 2 == 0}
+    services.settlement_run(shard=1, shards=2)
+
+    assert not SupplierOrder.objects.filter(
+        pk__in=[so.pk for so in orders], settled_at__isnull=True
+    ).exists()
+    with pytest.raises(ValueError):
+        services.settlement_run(shard=2, shards=2)

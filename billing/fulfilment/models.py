@@ -29,10 +29,18 @@ class SupplierOrder(models.Model):
         DELIVERED = "delivered", _("delivered")
         CANCELLED = "cancelled", _("cancelled")
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    # No index of their own: the unique (tenant, order_number, supplier) and the queue index
+    # (supplier, status, created_at) lead with them. Fewer indexes make settlement's UPDATE of
+    # every settled row cheaper.
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     order_number = models.CharField(_("order number"), max_length=64)
     supplier = models.ForeignKey(
-        "catalog.Supplier", on_delete=models.PROTECT, related_name="supplier_orders"
+        "catalog.Supplier",
+        on_delete=models.PROTECT,
+        related_name="supplier_orders",
+        db_index=False,
     )
     payment = models.ForeignKey(
         "billing.Payment", on_delete=models.PROTECT, related_name="supplier_orders"
@@ -72,7 +80,6 @@ class SupplierOrder(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "order_number"], name="fulfilment_so_order"),
             models.Index(fields=["supplier", "status", "created_at"], name="fulfilment_so_queue"),
             # The settlement run's scan: delivered, not settled, window closed.
             models.Index(

@@ -417,7 +417,6 @@ def fulfilment_notice_send(*, supplier_order_id: int, step: str) -> bool:
         from storefront.selectors import order_contact
 
         contact = order_contact(so.order_number)
-    connection.set_schema_to_public()
     email = contact[0] if contact else ""
     text = _notice_text(so, step)
     if not email or text is None:
@@ -793,16 +792,27 @@ def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> li
 
 # --- settlement -------------------------------------------------------------------------------
 
-SETTLE_BATCH = 2000
+SETTLE_BATCH = 5000
 
+# Candidates, read once without locks: re-running a LIMIT-ed scan per batch would walk the
+# partial index's entries of the orders just settled (dead until vacuum) again and again.
 _DUE_SQL = """
     SELECT so.id FROM fulfilment_supplierorder so
      WHERE so.status = 'delivered' AND so.settled_at IS NULL AND so.returns_close_at <= %s
+       AND so.id %% %s = %s
+     ORDER BY so.id
+"""
+
+# A batch of candidates, locked; rows another transaction holds (a return being opened or
+# received, a concurrent run) are skipped, and every condition is checked again under the lock.
+_LOCK_SQL = """
+    SELECT so.id FROM fulfilment_supplierorder so
+     WHERE so.id = ANY(%s)
+       AND so.status = 'delivered' AND so.settled_at IS NULL AND so.returns_close_at <= %s
        AND NOT EXISTS (SELECT 1 FROM fulfilment_returncase rc
                         WHERE rc.supplier_order_id = so.id
                           AND rc.status IN ('requested', 'received'))
      ORDER BY so.id
-     LIMIT %s
      FOR UPDATE OF so SKIP LOCKED
 """
 
@@ -841,7 +851,13 @@ _REMAINING_SQL = """
 """
 
 
-def settlement_run(*, now: datetime | None = None, batch_size: int = SETTLE_BATCH) -> int:
+def settlement_run(
+    *,
+    now: datetime | None = None,
+    batch_size: int = SETTLE_BATCH,
+    shard: int = 0,
+    shards: int = 1,
+) -> int:
     """Settle every delivered supplier order whose return windows have all closed and that has
     no return in progress; returns how many were settled.
 
@@ -851,17 +867,33 @@ def settlement_run(*, now: datetime | None = None, batch_size: int = SETTLE_BATC
     for what is left after refunded returns; then settled_at is set. Batches of BATCH_SIZE
     orders, each one transaction posting through `entries_post_many`; rows another run has
     locked are skipped (two runs at once settle each order once).
+    SHARD of SHARDS takes the orders whose id % SHARDS == SHARD, so SHARDS workers (Celery
+    tasks, threads) settle a large backlog side by side on disjoint rows.
     """
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of {shards}")
     from tenants.models import Tenant
 
     now = now or timezone.now()
     settled = 0
-    while True:
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL, [now, shards, shard])
+        due = [row[0] for row in cursor.fetchall()]
+    refs: dict[tuple[str, int, str], AccountRef] = {}
+
+    def ref(kind: str, owner: int, currency: str) -> AccountRef:
+        # 4 refs an entry, 200,000 for a big run: made once per owner, not once per posting.
+        key = (kind, owner, currency)
+        if key not in refs:
+            refs[key] = getattr(AccountRef, kind)(owner, currency)
+        return refs[key]
+
+    for start in range(0, len(due), batch_size):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_DUE_SQL, [now, batch_size])
+            cursor.execute(_LOCK_SQL, [due[start : start + batch_size], now])
             ids = [row[0] for row in cursor.fetchall()]
             if not ids:
-                break
+                continue
             cursor.execute(_REMAINING_SQL, [ids, ids, ids, ids])
             specs = []
             for (
@@ -877,13 +909,13 @@ def settlement_run(*, now: datetime | None = None, batch_size: int = SETTLE_BATC
                 lines: list[Line] = []
                 if commission:
                     lines += [
-                        (AccountRef.commission_pending(tenant_id, currency), int(commission)),
-                        (AccountRef.commission_available(tenant_id, currency), -int(commission)),
+                        (ref("commission_pending", tenant_id, currency), int(commission)),
+                        (ref("commission_available", tenant_id, currency), -int(commission)),
                     ]
                 if supply:
                     lines += [
-                        (AccountRef.supplier_payable(supplier_id, currency), int(supply)),
-                        (AccountRef.supplier_available(supplier_id, currency), -int(supply)),
+                        (ref("supplier_payable", supplier_id, currency), int(supply)),
+                        (ref("supplier_available", supplier_id, currency), -int(supply)),
                     ]
                 if lines:
                     specs.append(
@@ -897,10 +929,12 @@ def settlement_run(*, now: datetime | None = None, batch_size: int = SETTLE_BATC
                         )
                     )
             entries_post_many(entries=specs)
-            SupplierOrder.objects.filter(pk__in=ids).update(settled_at=now, updated_at=now)
+            cursor.execute(
+                "UPDATE fulfilment_supplierorder SET settled_at = %s, updated_at = %s"
+                " WHERE id = ANY(%s)",
+                [now, now, ids],
+            )
             settled += len(ids)
-        if len(ids) < batch_size:
-            break
     if settled:
         logger.info("settled %d supplier orders", settled)
     return settled

@@ -20,9 +20,20 @@ def fulfilment_notice_task(*, supplier_order_id: int, step: str) -> bool:
     return fulfilment_notice_send(supplier_order_id=supplier_order_id, step=step)
 
 
-@shared_task(ignore_result=True, acks_late=True)
+SETTLEMENT_SHARDS = 2
+
+
+@shared_task(ignore_result=True)
 def settlement_run_task() -> int:
-    """Beat, daily: settle what the return window no longer holds (billing.fulfilment)."""
+    """Beat, daily: settle what the return window no longer holds, in parallel shards."""
+    for shard in range(SETTLEMENT_SHARDS):
+        settlement_shard_task.delay(shard=shard, shards=SETTLEMENT_SHARDS)
+    return SETTLEMENT_SHARDS
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def settlement_shard_task(*, shard: int, shards: int) -> int:
+    """One shard of a settlement run; safe to run twice (each order is settled once)."""
     from .services import settlement_run
 
-    return settlement_run()
+    return settlement_run(shard=shard, shards=shards)
