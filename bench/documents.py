@@ -11,7 +11,11 @@ same path the Celery task takes minus the database and storage. Prints, each a m
 - the time of one render in one process (latency);
 - statements per second with one process and with --workers processes (default 2: the
   machine's two cores, as two Celery worker processes would use them);
-- the PDF's size and pages, to show it is one page with embedded CJK font subsets.
+- the CPU time of one render and the capacity it gives: --workers ÷ CPU seconds per statement
+  (what --workers busy cores can render, whatever else runs on the machine now);
+- the PDF's size and pages, to show it is one page with embedded CJK font subsets;
+- a same-run baseline: a one-line Latin PDF through the same path, and the load average, so a
+  run on a busy machine can be told from a slow statement.
 
 Target (issue 6 documents brief): at least 8 one-page statements/s on 2 cores.
 """
@@ -22,7 +26,9 @@ import argparse
 import datetime as dt
 import multiprocessing
 import os
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -99,17 +105,33 @@ def _render(n: int) -> int:
     return len(pdf_render(html=statement_html(n)))
 
 
-def rate(workers: int, seconds: float) -> float:
-    """Statements per second rendered by WORKERS processes during about SECONDS."""
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
-        pool.map(_render, range(workers * 2))  # warm up: fonts, fontconfig cache, templates
+BASELINE_HTML = "<!DOCTYPE html><html><body><p>baseline</p></body></html>"
+
+
+def _render_baseline(_n: int) -> int:
+    from billing.documents.pdf import pdf_render
+
+    return len(pdf_render(html=BASELINE_HTML))
+
+
+def rate(workers: int, seconds: float, job=_render) -> float:
+    """Documents per second rendered by WORKERS processes during about SECONDS."""
+    # spawn, not fork: a Pango font map made in the parent is not shared into children.
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+        pool.map(job, range(workers * 2))  # warm up: fonts, fontconfig cache, templates
         done, n, start = 0, 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             batch = workers * 4
-            pool.map(_render, range(n, n + batch), chunksize=1)
+            pool.map(job, range(n, n + batch), chunksize=1)
             done += batch
             n += batch
         return done / (time.perf_counter() - start)
+
+
+def pdf_pages(pdf: bytes) -> str:
+    done = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, timeout=60)
+    found = re.search(rb"^Pages:\s+(\d+)", done.stdout, re.M)
+    return found[1].decode() if found else "?"
 
 
 def main() -> None:
@@ -122,19 +144,30 @@ def main() -> None:
     from billing.documents.pdf import pdf_render
 
     pdf = pdf_render(html=statement_html())
-    pages = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page>") or pdf.count(b"/Page/")
-    latencies = []
-    for i in range(max(5, args.repeat)):
-        start = time.perf_counter()
+    walls, cpus = [], []
+    for i in range(max(8, args.repeat)):
+        wall, cpu = time.perf_counter(), time.process_time()
         pdf_render(html=statement_html(i))
-        latencies.append(time.perf_counter() - start)
-    print(f"one statement: {len(pdf) / 1024:.0f} KiB PDF, ~{pages or '?'} page(s)")
-    print(f"latency, one process: median {statistics.median(latencies) * 1000:.0f} ms")
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    cpu = statistics.median(cpus)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"one statement: {len(pdf) / 1024:.0f} KiB PDF, {pdf_pages(pdf)} page(s)")
+    print(
+        f"one process: median {statistics.median(walls) * 1000:.0f} ms wall, "
+        f"{cpu * 1000:.0f} ms CPU per statement"
+    )
+    base = statistics.median(rate(1, args.seconds / 2, _render_baseline) for _ in range(2))
+    print(f"baseline (one-line Latin PDF), 1 process: {base:.1f} PDFs/s")
     single = statistics.median(rate(1, args.seconds) for _ in range(args.repeat))
-    print(f"1 process:  {single:.1f} statements/s")
+    print(f"1 process:  {single:.1f} statements/s ({single / base:.2f}× baseline)")
     many = statistics.median(rate(args.workers, args.seconds) for _ in range(args.repeat))
-    print(f"{args.workers} processes: {many:.1f} statements/s (target ≥ 8 on 2 cores)")
-    print(f"scaling: {many / single:.2f}× with {args.workers} processes; cores: {os.cpu_count()}")
+    print(f"{args.workers} processes: {many:.1f} statements/s measured (target ≥ 8 on 2 cores)")
+    print(
+        f"capacity of {args.workers} free cores: {args.workers / cpu:.1f} statements/s "
+        f"(from {cpu * 1000:.0f} ms CPU each); cores here: {os.cpu_count()}, "
+        f"load average after: {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":
