@@ -1,4 +1,4 @@
-"""After the sale, on the buyer's order page: 7-day returns and the 发票 request. Thin views:
+"""After the sale, on the buyer's order page: 7-day returns, the 发票 request, reviews. Thin views:
 the rules (windows, exceptions, amounts, one invoice per order) live in billing's services."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from billing.documents.services import InvoiceLine, invoice_request
 from billing.fulfilment.services import returns_open
 
 from .models import Order
+from .reviews import review_create
 from .views import _order_for_visitor
 
 
@@ -88,4 +89,24 @@ def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, _errors(exc))
     else:
         messages.success(request, _("Invoice requested. We e-mail it to you when it is ready."))
+    return redirect("storefront:order_detail", number=number)
+
+
+@require_POST
+def review_create_view(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order_for_visitor(request, number)
+    line_id = request.POST.get("line", "")
+    rating = request.POST.get("rating", "")
+    try:
+        review_create(
+            order=order,
+            line_id=int(line_id) if line_id.isdigit() else 0,
+            rating=int(rating) if rating.isdigit() else None,
+            text=request.POST.get("text", ""),
+            photos=request.FILES.getlist("photos"),
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, _("Thank you for your review!"))
     return redirect("storefront:order_detail", number=number)

@@ -85,5 +85,17 @@ class ListingItem(models.Model):
 
 
 from .order_models import Cart, CartLine, Fan, Order, OrderLine, ShareLink  # noqa: E402
+from .review_models import Review, ReviewPhoto  # noqa: E402
 
-__all__ = ["Cart", "CartLine", "Fan", "Listing", "ListingItem", "Order", "OrderLine", "ShareLink"]
+__all__ = [
+    "Cart",
+    "CartLine",
+    "Fan",
+    "Listing",
+    "ListingItem",
+    "Order",
+    "OrderLine",
+    "Review",
+    "ReviewPhoto",
+    "ShareLink",
+]

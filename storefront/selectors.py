@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Listing, ListingItem, Order
+from .models import Listing, ListingItem, Order, Review
 
 
 def shop_listings() -> QuerySet[Listing]:
@@ -76,7 +76,12 @@ def _aftersale_for(order: Order) -> dict:
     tenant = connection.tenant
     invoice = invoice_for_order(tenant=tenant, order_number=order.number)
     options = return_options_for_order(tenant=tenant, order_number=order.number)
+    delivered = {o.line.line_ref for o in options if o.line.supplier_order.status == "delivered"}
+    reviewed = set(Review.objects.filter(line__order=order).values_list("line_id", flat=True))
     return {
+        "reviewable_lines": [
+            line for line in order.lines.all() if line.pk in delivered and line.pk not in reviewed
+        ],
         "return_options": [o for o in options if o.returnable_quantity],
         "return_cases": list(return_cases_for_order(tenant=tenant, order_number=order.number)),
         "invoice": invoice,

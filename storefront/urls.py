@@ -19,6 +19,7 @@ urlpatterns = [
     path(
         "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"
     ),
+    path("orders/<str:number>/review/", aftersale_views.review_create_view, name="order_review"),
     path("s/<str:code>/", views.share_visit_view, name="share"),
     path("me/code/", account_views.code_request_view, name="code_request"),
     path("me/verify/", account_views.code_verify_view, name="code_verify"),

@@ -21,6 +21,7 @@ def register_catalog_urls() -> list:
         path("listings/<int:pk>/", admin_views.listing_edit, name="storefront_listing_edit"),
         path("orders/", order_admin_views.orders_index, name="storefront_orders"),
         path("orders/<str:number>/", order_admin_views.order_detail, name="storefront_order"),
+        path("reviews/", order_admin_views.reviews_index, name="storefront_reviews"),
     ]
 
 
@@ -37,6 +38,11 @@ def register_listings_menu_item() -> MenuItem:
 @hooks.register("register_admin_menu_item")
 def register_orders_menu_item() -> MenuItem:
     return MenuItem(_("Orders"), reverse("storefront_orders"), icon_name="list-ul", order=240)
+
+
+@hooks.register("register_admin_menu_item")
+def register_reviews_menu_item() -> MenuItem:
+    return MenuItem(_("Reviews"), reverse("storefront_reviews"), icon_name="pick", order=270)
 
 
 class ListingPricesPanel(Component):

@@ -1,0 +1,18 @@
+"""Shop template tags: a listing's reviews, for the product page."""
+
+from __future__ import annotations
+
+from django import template
+
+from ..reviews import listing_rating, listing_reviews
+
+register = template.Library()
+
+
+@register.inclusion_tag("storefront/reviews_block.html")
+def listing_reviews_block(listing) -> dict:
+    """This shop's visible reviews of LISTING with their average (a fixed 3 queries)."""
+    return {
+        "rating": listing_rating(listing_id=listing.pk),
+        "reviews": listing_reviews(listing_id=listing.pk),
+    }
