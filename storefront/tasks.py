@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django_tenants.utils import get_tenant_model, tenant_context
 
+from .models import Order
 from .orders import order_mark_paid, orders_expire_due
 
 logger = logging.getLogger(__name__)
@@ -14,8 +15,14 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
 def order_paid_task(self, *, order_number: str, payment_id: int) -> str:
+    """Mark the order paid (idempotent). A lost run is also caught at the order's deadline:
+    order_expire finds the captured payment and marks the order paid instead."""
     try:
         return order_mark_paid(order_number=order_number, payment_id=payment_id).status
+    except Order.DoesNotExist:
+        # Not this shop's order (a payment opened outside the storefront): nothing to mark.
+        logger.error("payment %s captured for unknown order %s", payment_id, order_number)
+        return "unknown"
     except Exception as exc:  # a lost database connection, a deadlock victim: try again
         logger.exception("marking order %s paid failed", order_number)
         raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
