@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from billing.fulfilment import services
 from billing.fulfilment.models import BuyerNotice, FulfilmentEvent, SupplierOrder
 from billing.fulfilment.selectors import supplier_orders_for_order, supplier_to_ship
 from billing.fulfilment.tasks import fulfilment_notice_task
-from billing.fulfilment.testing import SHIP_TO, Item, order_paid
+from billing.fulfilment.testing import SHIP_TO, Item, order_contact_make, order_paid
 from catalog.testing import first_sku, product_make
 
 pytestmark = [pytest.mark.django_db]
@@ -27,33 +26,6 @@ def goods(catalog_media):
     tea = product_make(title="龙井茶")
     bowl = product_make(title="青瓷碗")
     return first_sku(tea), first_sku(bowl)
-
-
-def order_with_contact(tenant, *, email: str, number: str | None = None) -> str:
-    """A shop order row with the buyer's e-mail, as checkout leaves it (for order_contact)."""
-    from storefront.models import Fan, Order
-
-    number = number or uuid.uuid4().hex[:16].upper()
-    with tenant_context(tenant):
-        fan = Fan.objects.create(email=email)
-        Order.objects.create(
-            number=number,
-            status=Order.Status.PAID,
-            fan=fan,
-            contact_email=email,
-            recipient=SHIP_TO.recipient,
-            recipient_phone=SHIP_TO.phone,
-            province=SHIP_TO.province,
-            city=SHIP_TO.city,
-            district=SHIP_TO.district,
-            street=SHIP_TO.street,
-            goods_fen=1,
-            shipping_fen=0,
-            total_fen=1,
-            pay_deadline=timezone.now() + timedelta(minutes=30),
-            paid_at=timezone.now(),
-        )
-    return number
 
 
 def test_a_two_supplier_order_splits_into_one_supplier_order_each(shops, goods):
@@ -169,7 +141,7 @@ def test_ship_and_deliver_move_the_order_and_email_the_buyer_each_step(
     shops, goods, mailoutbox, django_capture_on_commit_callbacks
 ):
     tea, _bowl = goods
-    number = order_with_contact(shops.a, email="buyer-ship@example.com")
+    number = order_contact_make(shops.a, email="buyer-ship@example.com")
     _payment, [so], _refs = order_paid(
         tenant=shops.a, items=[Item(tea, 2, 9990)], order_number=number
     )

@@ -12,7 +12,7 @@ from django.utils.translation import override
 from billing.fulfilment import services
 from billing.fulfilment.models import ReturnCase, SupplierOrder
 from billing.fulfilment.selectors import return_cases_for_order, return_options_for_order
-from billing.fulfilment.testing import Item, order_paid
+from billing.fulfilment.testing import Item, order_contact_make, order_paid
 from billing.ledger import AccountRef
 from billing.ledger_selectors import (
     account_balance_for,
@@ -53,10 +53,13 @@ def balances(*refs: AccountRef) -> list[int]:
     return [account_balance_for(ref=ref) for ref in refs]
 
 
-def test_a_return_in_the_window_refunds_restocks_and_reverses_the_sale(shops, goods):
+def test_a_return_in_the_window_refunds_restocks_and_reverses_the_sale(shops, goods, mailoutbox):
     tea, _bowl = goods
     sku = first_sku(tea)
-    payment, [so], [ref] = order_paid(tenant=shops.a, items=[Item(sku, 2, 9990)])
+    number = order_contact_make(shops.a, email="buyer-return@example.com")
+    payment, [so], [ref] = order_paid(
+        tenant=shops.a, items=[Item(sku, 2, 9990)], order_number=number
+    )
     delivered(so, days_ago=6.9)
     stock_before = SKU.objects.get(pk=sku.pk).stock
     line = so.lines.get()
@@ -85,6 +88,11 @@ def test_a_return_in_the_window_refunds_restocks_and_reverses_the_sale(shops, go
     assert account_balance_for(ref=AccountRef.supplier_payable(tea.supplier_id)) == 0
     assert list(return_cases_for_order(tenant=shops.a, order_number=payment.order_number)) == [case]
     assert balances_recompute_check() == []
+    # The buyer is told what comes back.
+    with override("en"):
+        assert services.fulfilment_notice_send(supplier_order_id=so.pk, step=f"return:{case.pk}")
+    assert mailoutbox[-1].to == ["buyer-return@example.com"]
+    assert "199.80 yuan go back to you" in mailoutbox[-1].body
 
 
 def test_partial_returns_are_exact_to_the_fen_and_shipping_goes_back_with_the_last_unit(
@@ -277,3 +285,26 @@ def test_items_of_two_suppliers_are_returned_as_one_case_each(shops, goods):
     assert sorted(c.supplier_order.supplier_id for c in cases) == sorted(
         [tea.supplier_id, bowl.supplier_id]
     )
+
+
+def test_an_unreachable_provider_leaves_the_return_received_and_a_retry_refunds_once(shops, goods):
+    tea, _bowl = goods
+    payment, [so], [ref] = order_paid(tenant=shops.a, items=[Item(first_sku(tea), 1, 9000)])
+    delivered(so)
+    case = services.return_open(tenant=shops.a, order_number=payment.order_number, items=[(ref, 1)])
+    # The sandbox refuses refunds of a trade it does not hold as paid: a provider error.
+    SandboxTrade.objects.filter(out_trade_no=payment.out_trade_no).update(status="waiting")
+
+    with pytest.raises(services.RefundNotMade):
+        services.return_receive(case=case, supplier=tea.supplier)
+    case.refresh_from_db()
+    assert case.status == ReturnCase.Status.RECEIVED
+    assert entry_by_key(key=f"return:{case.pk}:reverse") is None
+
+    SandboxTrade.objects.filter(out_trade_no=payment.out_trade_no).update(status="paid")
+    case = services.return_receive(case=case, supplier=tea.supplier)
+
+    assert case.status == ReturnCase.Status.REFUNDED
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert SandboxTrade.objects.get(out_trade_no=payment.out_trade_no).refunded_amount == 9000
+    assert balances_recompute_check() == []
