@@ -19,3 +19,5 @@ STORAGES["staticfiles"] = {  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_AUTOREFRESH = True
 VSTORE_POOL_SIZE = 0  # tests fill the warm pool explicitly, so no refill races a test
+# Tests read pages right after changing what they show; the page cache's tests turn it on.
+VSTORE_PAGE_CACHE_SECONDS = 0
