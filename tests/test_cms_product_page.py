@@ -43,6 +43,7 @@ def test_product_page_shows_gallery_options_prices_live_stock_and_buy_forms(shop
     assert 'name="quantity" value="1"' in body
     assert 'name="buy_now" value="1"' in body and "Add to cart" in body
     assert "csrfmiddlewaretoken" in body
+    assert 'aria-labelledby="reviews-h"' in html  # the buyers' reviews section
 
 
 def test_a_withdrawn_listing_has_an_unavailable_page_without_buy_forms(shops, shop_client):
