@@ -23,7 +23,7 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class LineInline(_ReadOnlyInline):
     model = SupplierOrderLine
-    fields = [
+    fields = (
         "line_ref",
         "title",
         "option_label",
@@ -36,14 +36,22 @@ class LineInline(_ReadOnlyInline):
         "return_days",
         "returned_quantity",
         "refunded_quantity",
-    ]
+    )
     readonly_fields = fields
 
 
 class EventInline(_ReadOnlyInline):
     model = FulfilmentEvent
     fk_name = "supplier_order"
-    fields = ["created_at", "action", "from_status", "to_status", "actor", "return_case", "detail"]
+    fields = (
+        "created_at",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "return_case",
+        "detail",
+    )
     readonly_fields = fields
 
 
@@ -65,7 +73,14 @@ class SupplierOrderAdmin(ReadOnlyAdmin):
 
 class CaseLineInline(_ReadOnlyInline):
     model = ReturnCaseLine
-    fields = ["line", "quantity", "refund_fen", "supply_fen", "fee_fen", "commission_fen"]
+    fields = (
+        "line",
+        "quantity",
+        "refund_fen",
+        "supply_fen",
+        "fee_fen",
+        "commission_fen",
+    )
     readonly_fields = fields
 
 

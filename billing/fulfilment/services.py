@@ -379,7 +379,7 @@ def _notice_text(so: SupplierOrder, step: str) -> tuple[str, str] | None:
         }
         closes = timezone.localtime(so.returns_close_at) if so.returns_close_at else None
         body = _("Delivered:\n%(items)s\n\n") % {"items": items}
-        if closes and closes > so.delivered_at:
+        if closes and so.delivered_at and closes > so.delivered_at:
             body += _(
                 "You may return goods without giving a reason until %(closes)s "
                 "(except goods the law excepts, as marked on the product)."
