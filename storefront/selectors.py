@@ -89,6 +89,21 @@ def _aftersale_for(order: Order) -> dict:
     }
 
 
+def payment_open_for(*, order: Order):
+    """The order's payment the buyer can still complete, newest first; None if there is none."""
+    from billing.models import Payment
+
+    return (
+        Payment.objects.filter(
+            tenant_id=connection.tenant.pk,
+            order_number=order.number,
+            status=Payment.Status.CREATED,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def buyer_initial(request) -> dict:
     """Checkout form defaults for a recognised buyer: her last order's address."""
     fan_id = request.session.get("storefront_fan")

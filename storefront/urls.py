@@ -15,6 +15,7 @@ urlpatterns = [
     path("orders/lookup/", views.order_lookup_view, name="order_lookup"),
     path("orders/<str:number>/", views.order_detail_view, name="order_detail"),
     path("orders/<str:number>/pay/", views.order_pay_view, name="order_pay"),
+    path("orders/<str:number>/scan/", views.order_scan_view, name="order_scan"),
     path("orders/<str:number>/return/", aftersale_views.return_request_view, name="order_return"),
     path(
         "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"

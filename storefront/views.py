@@ -29,6 +29,7 @@ from .cart import (
 from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
 from .models import Order, ShareLink
 from .orders import OutOfStock, Want, order_payment_start, order_place, order_quote
+from .qr import qr_svg
 from .sharing import share_links_ensure
 
 SESSION_ORDERS = "storefront_orders"
@@ -169,7 +170,24 @@ def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
     except Exception:  # the provider is down: the order stays, with a "pay" button
         messages.error(request, _("The payment service did not answer. Please try again."))
         return redirect("storefront:order_detail", number=order.number)
+    if payment.checkout_kind == "qrcode":
+        # WeChat Pay Native: the buyer scans the code with her phone's WeChat.
+        return redirect("storefront:order_scan", number=order.number)
     return redirect(payment.checkout_url)
+
+
+@require_GET
+def order_scan_view(request: HttpRequest, number: str) -> HttpResponse:
+    """Scan-to-pay: the provider's code as a QR image; the page refreshes until paid."""
+    order = _order_for_visitor(request, number)
+    payment = selectors.payment_open_for(order=order)
+    if order.status != Order.Status.PENDING_PAYMENT or payment is None:
+        return redirect("storefront:order_detail", number=number)
+    return TemplateResponse(
+        request,
+        "storefront/order_scan.html",
+        {"order": order, "qr_svg": qr_svg(payment.checkout_url)},
+    )
 
 
 @require_POST

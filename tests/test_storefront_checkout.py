@@ -222,3 +222,21 @@ def test_a_paid_order_offers_a_share_link_that_attributes_visits_and_orders(shop
         assert share.visits == 1
         referred = Order.objects.get(contact_mobile="13900001111", lines__item=item)
         assert referred.share_link_id == share.pk
+
+
+def test_a_scan_to_pay_provider_shows_its_code_as_a_qr_image(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buy_now(buyer, item)
+    order = only_order(shops.a, item)
+    # As WeChat Pay Native answers: a weixin:// code to scan instead of a page to open.
+    Payment.objects.filter(order_number=order.number).update(
+        checkout_kind="qrcode", checkout_url="weixin://wxpay/bizpayurl?pr=AbCdEf1"
+    )
+
+    again = buyer.post(f"/orders/{order.number}/pay/")
+    assert again.status_code == 302 and again["Location"] == f"/orders/{order.number}/scan/"
+    page = buyer.get(again["Location"])
+    assert page.status_code == 200
+    assert "<svg" in page.text and "weixin://" not in page.text
+    assert shop_client("a.localhost").get(again["Location"]).status_code == 404
