@@ -210,3 +210,24 @@ def test_the_buyer_downloads_the_invoice_on_the_shops_host_only(shops, shop_clie
         shop_client("a.localhost").get(link.replace(f"/{invoice.pk}/", f"/{other.pk}/")).status_code
         == 404
     )
+
+
+def test_the_issued_invoice_is_mailed_to_the_buyer_once(catalog_media, mailoutbox):
+    from billing.documents.tasks import invoice_render_task
+
+    invoice = request(email="buyer@example.com")
+
+    name = invoice_render_task.apply(args=[invoice.pk]).get()
+    invoice_render_task.apply(args=[invoice.pk]).get()
+
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["buyer@example.com"]
+    assert invoice.order_number in message.subject
+    assert "杭州某某科技有限公司" in message.body and "252.80" in message.body
+    (filename, content, mimetype) = message.attachments[0]
+    assert filename == f"invoice-{invoice.order_number}.pdf"
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF-")
+    invoice.refresh_from_db()
+    assert invoice.file.name == name and invoice.emailed_at is not None

@@ -96,6 +96,8 @@ class Invoice(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+    # When the PDF was mailed to `email` (once; a failed send clears it for the retry).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("invoice")

@@ -191,7 +191,7 @@ def _sales_figures(
         created_at__lt=end,
     )
     if kind == Statement.Kind.CREATOR:
-        captures = captures.filter(tenant=owner)
+        captures = captures.filter(tenant_id=owner.pk)
         totals = captures.aggregate(
             orders=Count("pk", distinct=True),
             paid=Coalesce(

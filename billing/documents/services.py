@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -43,6 +44,7 @@ __all__ = [
     "InvoiceLine",
     "document_from_token",
     "document_link",
+    "invoice_email",
     "invoice_render",
     "invoice_request",
     "statement_figures",
@@ -364,6 +366,33 @@ def invoice_render(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
+def invoice_email(*, invoice: Invoice) -> bool:
+    """Mail an issued INVOICE's PDF to the address the buyer gave, once; True if sent now.
+
+    The row is claimed with a conditional UPDATE first, so two workers send it once; a send
+    that fails releases the claim and raises, for the task to retry.
+    """
+    if invoice.status != Invoice.Status.ISSUED or not invoice.file:
+        return False
+    claimed = Invoice.objects.filter(pk=invoice.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    try:
+        with translation.override(DOCUMENT_LANGUAGE):
+            subject = _("Your invoice for order %(number)s") % {"number": invoice.order_number}
+            body = render_to_string("documents/invoice_email.txt", {"invoice": invoice})
+        message = EmailMessage(subject, body, to=[invoice.email])
+        with invoice.file.open("rb") as pdf:
+            message.attach(f"invoice-{invoice.order_number}.pdf", pdf.read(), "application/pdf")
+        message.send()
+    except Exception:
+        Invoice.objects.filter(pk=invoice.pk).update(emailed_at=None)
+        raise
+    return True
+
+
 # --- signed links -------------------------------------------------------------------------------
 
 LINK_KINDS: dict[type, str] = {Statement: "statement", Invoice: "invoice"}
@@ -391,8 +420,7 @@ class LinkExpired(Exception):
 
 def document_from_token(*, kind: str, pk: int, token: str) -> Statement | Invoice | None:
     """The document a link names, or None for a bad or altered link; raises LinkExpired."""
-    model = {"statement": Statement, "invoice": Invoice}.get(kind)
-    if model is None:
+    if kind not in ("statement", "invoice"):
         return None
     try:
         value = _signer(kind).unsign(token, max_age=settings.VSTORE_DOCUMENT_LINK_MAX_AGE)
@@ -402,8 +430,6 @@ def document_from_token(*, kind: str, pk: int, token: str) -> Statement | Invoic
         return None
     if value != f"{kind}:{pk}":
         return None
-    return model.objects.select_related(*_related(model)).filter(pk=pk).first()
-
-
-def _related(model: type) -> tuple[str, ...]:
-    return ("tenant", "supplier") if model is Statement else ("tenant",)
+    if kind == "statement":
+        return Statement.objects.select_related("tenant", "supplier").filter(pk=pk).first()
+    return Invoice.objects.select_related("tenant").filter(pk=pk).first()

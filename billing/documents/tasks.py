@@ -24,23 +24,24 @@ def statement_render_task(self, statement_id: int) -> str:
         statement = statement_render(statement=statement)
     except OSError as exc:  # storage unreachable: try again later
         raise self.retry(exc=exc, countdown=60 * (self.request.retries + 1)) from exc
-    return statement.file.name
+    return str(statement.file.name)
 
 
 @shared_task(bind=True, max_retries=3, acks_late=True)
 def invoice_render_task(self, invoice_id: int) -> str:
-    """Render and issue an invoice (once for the same content)."""
+    """Render and issue an invoice (once for the same content), then mail it to the buyer."""
     from .models import Invoice
-    from .services import invoice_render
+    from .services import invoice_email, invoice_render
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if invoice is None:
         return "gone"
     try:
         invoice = invoice_render(invoice=invoice)
-    except OSError as exc:
+        invoice_email(invoice=invoice)
+    except OSError as exc:  # storage or mail server unreachable (smtplib errors are OSErrors)
         raise self.retry(exc=exc, countdown=60 * (self.request.retries + 1)) from exc
-    return invoice.file.name
+    return str(invoice.file.name)
 
 
 @shared_task
