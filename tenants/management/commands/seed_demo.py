@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context, tenant_context
 from catalog.demo import demo_catalog_ensure
 from catalog.models import Product
 from cms.models import HomePage
+from cms.starter import article_cards_add
 from storefront.services import listing_create
 from tenants.models import Tenant
 from tenants.provisioning import ShopOwner, schema_name_for, shop_host, shop_provision
@@ -54,13 +55,20 @@ class Command(BaseCommand):
             )
             with tenant_context(tenant):
                 HomePage.objects.update(intro=intro)
+                listings = []
                 for product in Product.objects.filter(category__parent__name=category):
                     if product.is_listable:
-                        listing_create(
-                            product=product,
-                            title=product.title,
-                            copy="<p>我家一直在用，推荐给大家。</p>",
-                            prices={sku.pk: sku.suggested_retail_fen for sku in product.skus.all()},
+                        listings.append(
+                            listing_create(
+                                product=product,
+                                title=product.title,
+                                copy="<p>我家一直在用，推荐给大家。</p>",
+                                prices={
+                                    sku.pk: sku.suggested_retail_fen for sku in product.skus.all()
+                                },
+                            )
                         )
+                # The starter article sells: a product card and a grid of the rest.
+                article_cards_add(listings)
             self.stdout.write(f"  created shop {shop_host(subdomain)}")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
