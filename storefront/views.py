@@ -10,9 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.models import Provider
 from billing.payments.registry import providers
 
 from . import selectors
@@ -65,10 +67,20 @@ def _cart_response(request: HttpRequest, response: HttpResponse, token: str) -> 
     return response
 
 
+def _back(request: HttpRequest) -> str:
+    """The page the buyer came from, if it is on this shop's host (never an open redirect)."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return "/"
+
+
 @require_POST
 def cart_add_view(request: HttpRequest) -> HttpResponse:
     form = CartAddForm(request.POST)
-    back = request.META.get("HTTP_REFERER") or "/"
+    back = _back(request)
     if not form.is_valid():
         messages.error(request, _("Choose a variant and a quantity from 1 to 99."))
         return redirect(back)
@@ -150,15 +162,31 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "storefront/checkout.html",
-        {"form": form, "quote": quote, "error": error, "buy_now": buy_now},
+        {
+            "form": form,
+            "quote": quote,
+            "error": error,
+            "buy_now": buy_now,
+            "providers": [(p, Provider(p).label) for p in _providers()],
+        },
         status=409 if error and request.method == "POST" else 200,
     )
 
 
+PROVIDER_PREFERENCE = ("wechatpay", "alipay", "sandbox")
+
+
+def _providers() -> list[str]:
+    """Configured providers, real ones first: the sandbox is the default only when alone."""
+    configured = providers()
+    return [name for name in PROVIDER_PREFERENCE if name in configured]
+
+
 def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
-    provider = request.POST.get("provider") or "sandbox"
-    if provider not in providers():
-        provider = "sandbox"
+    offered = _providers()
+    provider = request.POST.get("provider", "")
+    if provider not in offered:
+        provider = offered[0]
     return_url = request.build_absolute_uri(
         reverse("storefront:order_detail", args=[order.number]) + "?paying=1"
     )

@@ -240,3 +240,11 @@ def test_a_scan_to_pay_provider_shows_its_code_as_a_qr_image(shops, shop_client)
     assert page.status_code == 200
     assert "<svg" in page.text and "weixin://" not in page.text
     assert shop_client("a.localhost").get(again["Location"]).status_code == 404
+
+
+def test_a_failed_add_goes_back_only_to_a_page_of_this_shop(shops, shop_client):
+    buyer = shop_client("a.localhost")
+    evil = buyer.post("/cart/add/", {"item": "x"}, HTTP_REFERER="https://evil.example/phish")
+    assert evil.status_code == 302 and evil["Location"] == "/"
+    own = buyer.post("/cart/add/", {"item": "x"}, HTTP_REFERER="http://a.localhost/welcome/")
+    assert own["Location"] == "http://a.localhost/welcome/"
