@@ -484,3 +484,19 @@ def test_a_supplier_sees_only_its_own_statements_in_the_portal(shop_client, cata
     assert asked.status_code == 302
     assert Statement.objects.filter(supplier=mine, month=months_ago(5)).exists()
     assert not Statement.objects.filter(supplier=theirs, month=months_ago(5)).exists()
+
+
+@pytest.mark.django_db
+def test_staff_see_statements_and_invoices_read_only_in_the_admin(shop_client, catalog_media):
+    supplier = supplier_new("管理后台可见供应商")
+    rendered(Statement.objects.create(kind="supplier", supplier=supplier, month=months_ago(1)))
+    staff = get_user_model().objects.create_superuser(f"doc-staff{next(_n)}", password="pw-staff")
+    client = shop_client("localhost")
+    client.force_login(staff)
+
+    page = client.get("/admin/documents/statement/")
+
+    assert page.status_code == 200
+    assert "管理后台可见供应商" in page.text
+    assert client.get("/admin/documents/invoice/").status_code == 200
+    assert client.get("/admin/documents/statement/add/").status_code == 403
