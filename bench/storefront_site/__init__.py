@@ -1,0 +1,1 @@
+"""The production settings plus one bare view, for bench/storefront.py's gunicorn."""
