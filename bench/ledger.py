@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=500, help="entries per single-entry run")
     parser.add_argument("--batch", type=int, default=1000, help="entries per transaction")
     parser.add_argument("--batches", type=int, default=5, help="transactions per batched run")
+    parser.add_argument("--payout-creators", type=int, default=1000, help="0: skip payouts")
     parser.add_argument("--settle-lines", type=int, default=100_000, help="0: skip settlement")
     parser.add_argument("--settle-workers", type=int, default=2, help="settlement shards")
     args = parser.parse_args()
@@ -206,6 +207,8 @@ def main() -> None:
     )
     if problems:
         raise SystemExit(f"ledger problems: {problems[:5]}")
+    if args.payout_creators:
+        payout_bench(args.payout_creators)
     if args.settle_lines:
         settlement_bench(b, args.settle_lines, batched_rate=batched, workers=args.settle_workers)
 
@@ -371,6 +374,96 @@ def settlement_bench(
     print(f"  a second run settled {again} in {again_s:.2f} s (nothing is settled twice)")
     if settled != orders or left or again:
         raise SystemExit("settlement bench: not every order settled exactly once")
+
+
+# --- payouts (billing.payouts) ------------------------------------------------------------------
+
+
+def payout_bench(creators: int, threads: int = 2) -> None:
+    """Time a payout batch for CREATORS creators: make it, approve it (two staff when it is
+    above the dual-approval amount, as 1,000 creators are), queue its tasks, execute them all.
+
+    Each creator (a shop row; its schema is never touched) has 150.00–249.99 of available
+    commission, posted untimed. Execution runs `payout_execute` (the task's body: lock, balance
+    check, "sending", sandbox transfer, record + ledger entry `payout:<pk>`) on THREADS
+    connections side by side, as that many worker processes would; the queued Celery messages
+    go to a bench-only queue that is purged afterwards (no worker runs here).
+    Target (issue 6): none given; the figure is printed.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import override_settings
+
+    from billing.ledger import AccountRef, EntrySpec, entries_post_many
+    from billing.ledger_selectors import balances_recompute_check
+    from billing.payouts import services
+    from billing.payouts.models import Payout, SandboxTransfer
+    from config.celery import app
+    from tenants.models import Tenant
+
+    print(f"\nmaking {creators:,} creators with available commission…", flush=True)
+    tenants = Tenant.objects.bulk_create(
+        [Tenant(schema_name=f"bench_payout_{n}", name=f"Bench payout {n}") for n in range(creators)]
+    )
+    entries_post_many(
+        entries=[
+            EntrySpec(
+                key=f"bench-payout-settled:{t.pk}",
+                lines=[
+                    (AccountRef.clearing("sandbox"), 15_000 + n % 10_000),
+                    (AccountRef.commission_available(t.pk), -(15_000 + n % 10_000)),
+                ],
+            )
+            for n, t in enumerate(tenants)
+        ]
+    )
+    users = get_user_model().objects
+    maker = users.create_user("bench-payout-maker", is_staff=True)
+    checker = users.create_user("bench-payout-checker", is_staff=True)
+    queue = "bench-payouts"
+
+    with override_settings(VSTORE_PAYOUT_QUEUE=queue):
+        started = time.perf_counter()
+        batch = services.payout_batch_create(
+            kind="creator", minimum_fen=10_000, created_by=maker, only=[t.pk for t in tenants]
+        )
+        made = time.perf_counter()
+        # Two different staff above VSTORE_PAYOUT_DUAL_APPROVAL_FEN; the last one queues.
+        if not services.payout_batch_approve(batch=batch, user=maker, confirmed=True).executing:
+            services.payout_batch_approve(batch=batch, user=checker, confirmed=True)
+        approved = time.perf_counter()
+        ids = list(batch.payouts.values_list("pk", flat=True))
+
+        def run(chunk: list[int]) -> int:
+            try:
+                for payout_id in chunk:
+                    services.payout_execute(payout_id=payout_id)
+                return len(chunk)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(threads) as pool:
+            sum(pool.map(run, [ids[k::threads] for k in range(threads)]))
+        executed = time.perf_counter()
+    with app.connection_for_write() as conn:
+        purged = conn.default_channel.queue_purge(queue)
+
+    paid = Payout.objects.filter(batch=batch, status=Payout.Status.PAID).count()
+    transfers = SandboxTransfer.objects.filter(payout_no__in=batch.payouts.values("payout_no"))
+    batch.refresh_from_db()
+    print(f"\nPayout batch for {creators:,} creators ({threads} connections executing)")
+    print(
+        f"  create {made - started:.2f} s · approve + queue {approved - made:.2f} s · "
+        f"execute {executed - approved:.2f} s ({creators / (executed - approved):,.0f} payouts/s)"
+    )
+    print(
+        f"  total {executed - started:.2f} s; {paid:,} paid, {transfers.count():,} transfers, "
+        f"batch {batch.status}, {purged or 0} queued messages purged"
+    )
+    if paid != creators or transfers.count() != creators or balances_recompute_check():
+        raise SystemExit("payout bench: not every creator paid exactly once")
 
 
 if __name__ == "__main__":

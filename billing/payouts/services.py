@@ -329,18 +329,21 @@ def payouts_enqueue(*, batch_id: int) -> int:
             "pk", flat=True
         )
     )
-    for payout_id in ids:
-        payout_task_send(payout_id=payout_id)
+    payout_tasks_send(payout_ids=ids)
     return len(ids)
 
 
-def payout_task_send(*, payout_id: int) -> None:
-    """Queue payout_execute_task for one payout. A dedicated queue (VSTORE_PAYOUT_QUEUE) lets
-    payouts run on their own workers; empty: Celery's default queue."""
+def payout_tasks_send(*, payout_ids: Sequence[int]) -> None:
+    """Queue payout_execute_task for each payout, over one broker connection. A dedicated queue
+    (VSTORE_PAYOUT_QUEUE) lets payouts run on their own workers; empty: the default queue."""
     from .tasks import payout_execute_task
 
     queue = getattr(settings, "VSTORE_PAYOUT_QUEUE", "") or None
-    payout_execute_task.apply_async(kwargs={"payout_id": payout_id}, queue=queue)
+    with payout_execute_task.app.producer_or_acquire() as producer:
+        for payout_id in payout_ids:
+            payout_execute_task.apply_async(
+                kwargs={"payout_id": payout_id}, queue=queue, producer=producer
+            )
 
 
 def _yuan(fen: int) -> str:
@@ -445,7 +448,9 @@ def payout_record(*, payout_id: int, provider_ref: str) -> Payout:
     """Record a payout the provider made, and post its ledger entry: once, in one transaction."""
     with transaction.atomic():
         payout = (
-            Payout.objects.select_for_update(of=("self",)).select_related("batch").get(pk=payout_id)
+            Payout.objects.select_for_update(of=("self",))
+            .select_related("batch", "tenant")
+            .get(pk=payout_id)
         )
         if payout.status == Payout.Status.PAID:
             return payout
@@ -506,6 +511,9 @@ def payout_fail(*, payout_id: int, reason: str) -> Payout:
 
 def payout_batch_finish(*, batch_id: int) -> bool:
     """Mark an executing batch done once none of its payouts is still open."""
+    if Payout.objects.filter(batch_id=batch_id, status__in=Payout.OPEN).exists():
+        # Not the last one: no lock taken, so payouts of one batch never wait on each other.
+        return False
     with transaction.atomic():
         batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status != PayoutBatch.Status.EXECUTING:

@@ -29,9 +29,8 @@ def payout_execute_task(self, *, payout_id: int) -> str:
 @shared_task
 def payouts_resume_sweep_task() -> int:
     """Beat: queue again the payouts left queued or sending (a lost task, a killed worker)."""
-    from .services import payout_task_send, payouts_stuck
+    from .services import payout_tasks_send, payouts_stuck
 
     stuck = payouts_stuck()
-    for payout_id in stuck:
-        payout_task_send(payout_id=payout_id)
+    payout_tasks_send(payout_ids=stuck)
     return len(stuck)
