@@ -92,3 +92,14 @@ def test_home_page_features_chosen_goods_or_else_the_newest(shops, shop_client):
     assert newest_first.index("最新的商品") < newest_first.index("较早的商品")
     assert "较早的商品" in chosen and "最新的商品" not in chosen
     assert newer.pk != older.pk
+
+
+def test_home_page_editor_offers_featured_goods(shops, shop_client):
+    client = creator_client(shops.b, shop_client, "b.localhost")
+    with tenant_context(shops.b):
+        home_id = HomePage.objects.get().pk
+
+    editor = client.get(f"/admin/pages/{home_id}/edit/")
+
+    assert editor.status_code == 200
+    assert "featured products" in editor.text.lower()
