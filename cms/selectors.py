@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from catalog.models import Category, Product, ProductImage, Supplier
 from storefront.models import Listing, ListingItem
@@ -202,7 +202,13 @@ def shop_listings_filtered(
     if max_fen is not None:
         item_q &= Q(retail_price_fen__lte=max_fen)
     if in_stock:
-        item_q &= Q(sku__stock__gt=0, sku__is_active=True, price_flagged=False)
+        # The same test as ListingItem.availability == "available", in SQL.
+        item_q &= Q(
+            sku__stock__gt=0,
+            sku__is_active=True,
+            sku__min_retail_fen__lte=F("retail_price_fen"),
+            sku__max_retail_fen__gte=F("retail_price_fen"),
+        )
         listings = listings.filter(_listable_q("product__"))
     if item_q:
         # One subquery, so the price and the stock conditions hold for the same variant.
