@@ -41,7 +41,8 @@ def months_ago(n: int) -> dt.date:
 
 
 def book_a_month(tenant, supplier) -> tuple[str, str]:
-    """Two sales, a return of the second, the first settled, a payout to each owner.
+    """Two sales, a return of the second, the first settled (for the creator and the supplier),
+    a payout to each owner.
 
     Order 1: 2 × 100.00 (supply 60.00) + 8.00 shipping: paid 208.00, fee 10.00, commission 70.00.
     Order 2: 1 × 50.00 (supply 30.00): paid 50.00, fee 2.50, commission 17.50; returned.
@@ -70,6 +71,8 @@ def book_a_month(tenant, supplier) -> tuple[str, str]:
         lines=[
             (AccountRef.commission_pending(tenant.pk), 7000),
             (AccountRef.commission_available(tenant.pk), -7000),
+            (AccountRef.supplier_payable(supplier.pk), 12800),
+            (AccountRef.supplier_available(supplier.pk), -12800),
         ],
         tenant=tenant,
         order_number=one.order_number,
@@ -84,7 +87,7 @@ def book_a_month(tenant, supplier) -> tuple[str, str]:
     entry_post(
         key=f"payout:supplier:{supplier.pk}:1",
         lines=[
-            (AccountRef.supplier_payable(supplier.pk), 10000),
+            (AccountRef.supplier_available(supplier.pk), 10000),
             (AccountRef.clearing("sandbox"), -10000),
         ],
     )
@@ -142,6 +145,11 @@ def test_supplier_figures_are_its_payable_movements():
         "payouts": -10000,
         "other": 0,
     }
+    assert f["movements"]["settlements"] == {
+        "supplier_payable": -12800,
+        "supplier_available": 12800,
+    }
+    assert f["closing"] == {"supplier_payable": 0, "supplier_available": 2800}
     assert f["closing_total_fen"] == 2800
 
 
@@ -192,7 +200,7 @@ def test_supplier_statement_pdf_names_the_supplier(catalog_media):
 
     assert "供应商月度对账单" in text
     assert "杭州龙井茶业有限公司" in text
-    assert "158.00" in text and "28.00" in text
+    assert "158.00" in text and "128.00" in text and "28.00" in text
     assert statement_render(statement=statement).file.name.startswith("public/")
 
 
@@ -480,6 +488,7 @@ def test_a_supplier_sees_only_its_own_statements_in_the_portal(shop_client, cata
     assert page.status_code == 200
     assert f"/files/statement/{own.pk}/" in page.text
     assert f"/files/statement/{other.pk}/" not in page.text
+    assert 'href="/supplier/statements/"' in page.text  # in the portal's menu
     asked = client.post("/supplier/statements/", {"month": f"{months_ago(5):%Y-%m}"})
     assert asked.status_code == 302
     assert Statement.objects.filter(supplier=mine, month=months_ago(5)).exists()

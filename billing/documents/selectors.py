@@ -2,12 +2,12 @@
 
 A statement is a view of the ledger, never a second set of books: every figure is a SUM over
 the postings on the owner's accounts (a creator's pending and available commission, a
-supplier's payable) in the month, grouped by what the entry was, which its idempotency key's
-first part says:
+supplier's pending and available payable) in the month, grouped by what the entry was, which
+its idempotency key's first part says:
 
     payment:<out_trade_no>:capture   a sale (billing.ledger.capture_post)
     return:…                          a return: refund, clawback (7-day returns)
-    settle:… / order:…:release        commission moved from pending to available
+    settle:… / order:…:release        pending moved to available (the return window closed)
     payout:…                          money paid out to the owner
     anything else                     other adjustments (corrections)
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 # Bump when the statement template changes what it shows: a re-render then makes a new file.
-STATEMENT_LAYOUT_VERSION = 1
+STATEMENT_LAYOUT_VERSION = 2
 # A statement lists at most this many entries (the totals always cover all of them).
 DETAIL_ROWS_MAX = 300
 
@@ -72,7 +72,7 @@ def owner_account_refs(*, kind: str, owner: Tenant | Supplier) -> list[AccountRe
     if kind == Statement.Kind.CREATOR:
         return [AccountRef.commission_pending(owner.pk), AccountRef.commission_available(owner.pk)]
     if kind == Statement.Kind.SUPPLIER:
-        return [AccountRef.supplier_payable(owner.pk)]
+        return [AccountRef.supplier_payable(owner.pk), AccountRef.supplier_available(owner.pk)]
     raise ValueError(f"unknown statement kind {kind!r}")
 
 
@@ -170,7 +170,7 @@ def _kinds(kind: str) -> tuple[str, ...]:
             AccountKind.CREATOR_COMMISSION_PENDING.value,
             AccountKind.CREATOR_COMMISSION_AVAILABLE.value,
         )
-    return (AccountKind.SUPPLIER_PAYABLE.value,)
+    return (AccountKind.SUPPLIER_PAYABLE.value, AccountKind.SUPPLIER_AVAILABLE.value)
 
 
 def _owner_name(kind: str, owner: Any) -> str:
@@ -250,7 +250,9 @@ def statement_owners_active(*, month: dt.date) -> tuple[list[int], list[int]]:
             AccountKind.CREATOR_COMMISSION_AVAILABLE,
         ]
     )
-    suppliers = accounts.filter(kind=AccountKind.SUPPLIER_PAYABLE)
+    suppliers = accounts.filter(
+        kind__in=[AccountKind.SUPPLIER_PAYABLE, AccountKind.SUPPLIER_AVAILABLE]
+    )
     return (
         sorted(set(tenants.values_list("tenant_id", flat=True))),
         sorted(set(suppliers.values_list("supplier_id", flat=True))),
