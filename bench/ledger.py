@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="entries per transaction")
     parser.add_argument("--batches", type=int, default=5, help="transactions per batched run")
     parser.add_argument("--payout-creators", type=int, default=1000, help="0: skip payouts")
+    parser.add_argument("--payout-via", choices=["worker", "threads"], default="worker")
     parser.add_argument("--settle-lines", type=int, default=100_000, help="0: skip settlement")
     parser.add_argument("--settle-workers", type=int, default=2, help="settlement shards")
     args = parser.parse_args()
@@ -208,7 +211,7 @@ def main() -> None:
     if problems:
         raise SystemExit(f"ledger problems: {problems[:5]}")
     if args.payout_creators:
-        payout_bench(args.payout_creators)
+        payout_bench(args.payout_creators, via=args.payout_via)
     if args.settle_lines:
         settlement_bench(b, args.settle_lines, batched_rate=batched, workers=args.settle_workers)
 
@@ -379,15 +382,16 @@ def settlement_bench(
 # --- payouts (billing.payouts) ------------------------------------------------------------------
 
 
-def payout_bench(creators: int, threads: int = 2) -> None:
+def payout_bench(creators: int, threads: int = 2, via: str = "worker") -> None:
     """Time a payout batch for CREATORS creators: make it, approve it (two staff when it is
     above the dual-approval amount, as 1,000 creators are), queue its tasks, execute them all.
 
     Each creator (a shop row; its schema is never touched) has 150.00–249.99 of available
-    commission, posted untimed. Execution runs `payout_execute` (the task's body: lock, balance
-    check, "sending", sandbox transfer, record + ledger entry `payout:<pk>`) on THREADS
-    connections side by side, as that many worker processes would; the queued Celery messages
-    go to a bench-only queue that is purged afterwards (no worker runs here).
+    commission, posted untimed. VIA "worker": a real Celery worker (prefork, THREADS processes,
+    started and warmed before the clock starts) executes the queued tasks, and the clock stops
+    when the batch is done. VIA "threads": `payout_execute` (the task's body: lock, balance check,
+    "sending", sandbox transfer, record + ledger entry `payout:<pk>`) runs on THREADS
+    connections in this process. Either way the messages go to a bench-only queue, purged after.
     Target (issue 6): none given; the figure is printed.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -399,7 +403,7 @@ def payout_bench(creators: int, threads: int = 2) -> None:
     from billing.ledger import AccountRef, EntrySpec, entries_post_many
     from billing.ledger_selectors import balances_recompute_check
     from billing.payouts import services
-    from billing.payouts.models import Payout, SandboxTransfer
+    from billing.payouts.models import Payout, PayoutBatch, SandboxTransfer
     from config.celery import app
     from tenants.models import Tenant
 
@@ -423,6 +427,28 @@ def payout_bench(creators: int, threads: int = 2) -> None:
     maker = users.create_user("bench-payout-maker", is_staff=True)
     checker = users.create_user("bench-payout-checker", is_staff=True)
     queue = "bench-payouts"
+    worker = None
+    if via != "threads":
+        options = ["-Q", queue, "--concurrency", str(threads), "-n", f"{queue}@%h", "-l", "error"]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", *options],
+            # Not DEBUG: it would keep every query in memory.
+            env=dict(
+                os.environ,
+                DJANGO_DEBUG="0",
+                DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-only-secret-key"),
+            ),
+            cwd=ROOT,
+        )
+        print("  starting a Celery worker…", flush=True)
+        while not app.control.ping(destination=[f"{queue}@{socket.gethostname()}"], timeout=1):
+            if worker.poll() is not None:
+                raise SystemExit("payout bench: the Celery worker did not start")
+        # Warm it up (Django set up, connections open) before the clock starts.
+        from billing.payouts.tasks import payouts_resume_sweep_task
+
+        for _ in range(threads * 2):
+            payouts_resume_sweep_task.apply_async(queue=queue).get(timeout=120)
 
     with override_settings(VSTORE_PAYOUT_QUEUE=queue):
         started = time.perf_counter()
@@ -444,16 +470,27 @@ def payout_bench(creators: int, threads: int = 2) -> None:
             finally:
                 connection.close()
 
-        with ThreadPoolExecutor(threads) as pool:
-            sum(pool.map(run, [ids[k::threads] for k in range(threads)]))
+        if via == "threads":
+            with ThreadPoolExecutor(threads) as pool:
+                sum(pool.map(run, [ids[k::threads] for k in range(threads)]))
+        else:
+            # The worker reports nothing back: the batch's status says when every payout ended.
+            while PayoutBatch.objects.get(pk=batch.pk).status != PayoutBatch.Status.DONE:
+                if worker is not None and worker.poll() is not None:
+                    raise SystemExit("payout bench: the worker died")
+                time.sleep(0.05)
         executed = time.perf_counter()
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=60)
     with app.connection_for_write() as conn:
         purged = conn.default_channel.queue_purge(queue)
 
     paid = Payout.objects.filter(batch=batch, status=Payout.Status.PAID).count()
     transfers = SandboxTransfer.objects.filter(payout_no__in=batch.payouts.values("payout_no"))
     batch.refresh_from_db()
-    print(f"\nPayout batch for {creators:,} creators ({threads} connections executing)")
+    how = f"a Celery worker, {threads} processes" if via != "threads" else f"{threads} threads"
+    print(f"\nPayout batch for {creators:,} creators (executed by {how})")
     print(
         f"  create {made - started:.2f} s · approve + queue {approved - made:.2f} s · "
         f"execute {executed - approved:.2f} s ({creators / (executed - approved):,.0f} payouts/s)"
