@@ -1,0 +1,761 @@
+"""A Hypothesis state machine over the whole money flow after the sale (issue 6).
+
+It drives the real services in random order: orders placed in two shops (shared stock), sandbox
+payments captured by signed notifications through the real notify view, order_mark_paid,
+expiry, shipping, delivery (in the past, so return windows are open or closed), 7-day returns
+(partial) and staff-overridden returns after settlement, settlement with a clock the machine
+advances, payout batches made, approved (one or two staff) and executed (twice, and once as a
+worker that died after the provider's transfer). Every message is also delivered twice.
+
+After every step the invariants below are checked against the database. They are the rules
+the money must keep; each is written where it is checked (`MoneyMachine.check_*`):
+
+1. Every journal entry sums to zero: the database's deferred triggers are fired on the spot
+   (SET CONSTRAINTS ALL IMMEDIATE), and `balances_recompute_check()` returns [].
+2. Balances equal their recomputation from the business rows, per account, as a change since
+   the example began (other tests may have left committed entries behind):
+     commission pending(shop)   owed = Σ unsettled supplier orders (commission − refunded)
+     commission available(shop) owed = Σ settled supplier orders (the same) − paid payouts
+     supplier payable(sup)      owed = Σ unsettled (supply × qty + shipping − refunded supply and
+                                       shipping)
+     supplier available(sup)    owed = Σ settled (the same) − paid payouts
+     platform revenue           owed = Σ fees − refunded fees
+     clearing(sandbox)       balance = Σ captured payments − Σ return refunds − Σ paid payouts
+3. Signs. Pending commission, supplier payable and platform revenue are never negative (owed
+   ≥ 0): a return reverses at most what its units brought in. An *available* balance (creator
+   or supplier) goes negative only after a return refunded on a supplier order that was
+   already settled (a staff-overridden return, 消法 art. 24: the money may already be paid
+   out; the next payout nets it). The sandbox clearing account is never negative unless such a
+   clawback happened (otherwise it holds exactly what is still owed to someone).
+4. Stock per SKU: the stock at the start of the example == stock now + units in paid orders −
+   units of refunded returns + units in orders awaiting payment (expired orders hold nothing).
+5. Nothing is paid twice: an order has at most one captured payment and, once paid, exactly
+   one capture entry and one supplier order per supplier (none before); each payment's
+   refunds sum to its refunded amount, never above what was captured, equal to the refunded
+   return cases' refunds and to what the sandbox provider refunded; a refunded return has one
+   reversal entry; a supplier order settles once; a paid payout has exactly one sandbox
+   transfer of its amount and one ledger entry, an unpaid one none; an expired order's late
+   payment is refunded in full and never captured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from billing.fulfilment.models import ReturnCase, SupplierOrder, SupplierOrderLine
+from billing.fulfilment.services import (
+    return_cancel,
+    return_open,
+    return_receive,
+    settlement_run,
+    supplier_order_deliver,
+    supplier_order_ship,
+)
+from billing.ledger import AccountRef
+from billing.ledger_selectors import account_balance_for, balances_recompute_check
+from billing.models import JournalEntry, Payment, Posting, Refund, SandboxTrade
+from billing.payouts import services as payouts
+from billing.payouts.models import BeneficiaryKind, Payout, PayoutBatch, SandboxTransfer
+from billing.payouts.providers import payout_provider
+from billing.services import sandbox_trade_pay
+from catalog.models import SKU
+from storefront.models import Order
+from storefront.orders import (
+    Buyer,
+    OutOfStock,
+    Want,
+    order_expire,
+    order_mark_paid,
+    order_payment_start,
+    order_place,
+    orders_expire_due,
+)
+
+from .test_payments_sandbox import post_notification
+
+CAPTURED = (Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
+S = SupplierOrder.Status
+R = ReturnCase.Status
+
+BUYER = Buyer(
+    mobile="13700137000",
+    email="",
+    recipient="张小花",
+    recipient_phone="13700137000",
+    province="浙江",
+    city="杭州市",
+    district="西湖区",
+    street="文三路 100 号",
+)
+
+picks = st.integers(min_value=0, max_value=10_000)
+_tracking = itertools.count(100000)
+
+
+@dataclasses.dataclass
+class World:
+    """What the test made once, before any example: two shops selling the same three SKUs
+    (two from supplier X, one of them perishable so it has no return window, one from Y)."""
+
+    shops: dict[str, Any]  # "a"/"b" → Tenant
+    items: dict[str, list[int]]  # shop → its ListingItem ids, index = product
+    skus: list[int]
+    suppliers: list[Any]  # Supplier rows
+    staff: list[Any]  # two staff users
+
+
+@dataclasses.dataclass
+class Placed:
+    shop: str
+    number: str
+    payment_id: int
+    notifications: list[str] = dataclasses.field(default_factory=list)
+
+
+# What the examples of a run reached (the test asserts the deep paths were all taken).
+REACHED: Counter[str] = Counter()
+
+
+def seen(label: str) -> None:
+    REACHED[label] += 1
+    event(label)
+
+
+def _public() -> None:
+    connection.set_schema_to_public()
+
+
+class MoneyMachine(RuleBasedStateMachine):
+    world: World  # set by the test before running
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Each example is one savepoint, rolled back in teardown: the next starts clean.
+        _public()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        w = self.world
+        self.clock: datetime = timezone.now()
+        self.orders: list[Placed] = []
+        self.batches: list[int] = []
+        # Beneficiaries whose available balance may go negative: a return refunded on a
+        # supplier order that was already settled ("creator", tenant id) / ("supplier", id).
+        self.clawed: set[tuple[str, int]] = set()
+        self.stock0 = dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock"))
+        self.refs = self._refs()
+        self.base = {ref: account_balance_for(ref=ref) for ref in self.refs}
+        self.entry0 = JournalEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    def teardown(self) -> None:
+        _public()
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    def _refs(self) -> list[AccountRef]:
+        w = self.world
+        refs = [AccountRef.platform_revenue(), AccountRef.clearing("sandbox")]
+        for shop in w.shops.values():
+            refs += [
+                AccountRef.commission_pending(shop.pk),
+                AccountRef.commission_available(shop.pk),
+            ]
+        for sup in w.suppliers:
+            refs += [AccountRef.supplier_payable(sup.pk), AccountRef.supplier_available(sup.pk)]
+        return refs
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _numbers(self) -> list[str]:
+        return [o.number for o in self.orders]
+
+    def _sos(self):
+        w = self.world
+        return SupplierOrder.objects.filter(
+            tenant__in=list(w.shops.values()), order_number__in=self._numbers()
+        ).order_by("pk")
+
+    def _order_status(self, placed: Placed) -> str:
+        with tenant_context(self.world.shops[placed.shop]):
+            status = Order.objects.get(number=placed.number).status
+        _public()
+        return status
+
+    def _orders_in(self, *statuses: str) -> list[Placed]:
+        found = []
+        for shop, tenant in self.world.shops.items():
+            mine = [o.number for o in self.orders if o.shop == shop]
+            with tenant_context(tenant):
+                numbers = set(
+                    Order.objects.filter(number__in=mine, status__in=statuses).values_list(
+                        "number", flat=True
+                    )
+                )
+            found += [o for o in self.orders if o.shop == shop and o.number in numbers]
+        _public()
+        return found
+
+    def _mark_paid(self, placed: Placed) -> None:
+        with tenant_context(self.world.shops[placed.shop]):
+            order_mark_paid(order_number=placed.number, payment_id=placed.payment_id)
+        _public()
+
+    def _notify(self, placed: Placed, notification_id: str) -> int:
+        payment = Payment.objects.get(pk=placed.payment_id)
+        status = post_notification(payment, notification_id=notification_id).status_code
+        _public()
+        return status
+
+    # --- what each rule can act on (preconditions: Hypothesis picks only rules that apply)
+
+    def _payments(self):
+        return Payment.objects.filter(pk__in=[o.payment_id for o in self.orders])
+
+    def can_pay(self) -> bool:
+        return self._payments().filter(status=Payment.Status.CREATED).exists()
+
+    def can_run_hook(self) -> bool:
+        return self._payments().filter(status__in=CAPTURED, supplier_orders__isnull=True).exists()
+
+    def can_expire(self) -> bool:
+        return self.can_pay() or self.can_run_hook()
+
+    def can_pay_late(self) -> bool:
+        return self._payments().filter(status=Payment.Status.EXPIRED, refunded_amount=0).exists()
+
+    def has_so(self, status: str) -> bool:
+        return self._sos().filter(status=status).exists()
+
+    # --- orders and payments --------------------------------------------------------------
+
+    @rule(
+        shop=st.sampled_from(["a", "b"]),
+        lines=st.dictionaries(
+            st.integers(min_value=0, max_value=2),
+            st.integers(min_value=1, max_value=3),
+            min_size=1,
+            max_size=3,
+        ),
+    )
+    def place_order(self, shop: str, lines: dict[int, int]) -> None:
+        w = self.world
+        before = dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock"))
+        wants = [Want(w.items[shop][i], q) for i, q in sorted(lines.items())]
+        try:
+            with tenant_context(w.shops[shop]):
+                order = order_place(wants=wants, buyer=BUYER)
+                payment = order_payment_start(order=order, provider="sandbox", return_url="")
+                again = order_payment_start(order=order, provider="sandbox", return_url="")
+                assert again.pk == payment.pk  # a second "pay" click reuses the open payment
+        except ValidationError as refused:
+            # Sold out between the cart and the order (OutOfStock), or the listing shows it
+            # sold out already ("unavailable"): either way nothing is ordered.
+            assert isinstance(refused, OutOfStock) or refused.code == "unavailable", refused
+            _public()
+            # All or nothing: a refused order reserves no unit of any SKU.
+            assert dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock")) == before
+            seen("out of stock")
+            return
+        _public()
+        self.orders.append(Placed(shop=shop, number=order.number, payment_id=payment.pk))
+        seen("order placed")
+
+    @precondition(lambda self: self.can_pay())
+    @rule(pick=picks, mark=st.sampled_from(["none", "once", "twice", "twice"]))
+    def pay(self, pick: int, mark: str) -> None:
+        """The buyer pays on the sandbox page; its signed notification arrives (twice, the
+        second time as a repeat of the same id, a third as a new id for the same trade)."""
+        pending = self._orders_in(Order.Status.PENDING_PAYMENT)
+        pending = [o for o in pending if Payment.objects.get(pk=o.payment_id).status == "created"]
+        if not pending:
+            return
+        placed = pending[pick % len(pending)]
+        trade = SandboxTrade.objects.get(
+            out_trade_no=Payment.objects.get(pk=placed.payment_id).out_trade_no
+        )
+        sandbox_trade_pay(trade=trade)
+        nid = f"SBN-{placed.number}-{len(placed.notifications)}"
+        placed.notifications.append(nid)
+        assert self._notify(placed, nid) == 200
+        assert self._notify(placed, nid) == 200
+        assert Payment.objects.get(pk=placed.payment_id).status == Payment.Status.CAPTURED
+        seen("captured")
+        # The hook's task (order_mark_paid) may not have run yet: "none" leaves the order
+        # pending with a captured payment, for the hook rule or the expiry sweep to find.
+        for _ in range({"none": 0, "once": 1, "twice": 2}[mark]):
+            self._mark_paid(placed)
+
+    @precondition(lambda self: self.can_run_hook())
+    @rule(pick=picks)
+    def paid_hook_runs(self, pick: int) -> None:
+        """The capture hook's task, late (and twice): order_mark_paid for a captured payment."""
+        pending = [
+            o
+            for o in self._orders_in(Order.Status.PENDING_PAYMENT)
+            if Payment.objects.get(pk=o.payment_id).status in CAPTURED
+        ]
+        if pending:
+            placed = pending[pick % len(pending)]
+            self._mark_paid(placed)
+            self._mark_paid(placed)
+            assert self._order_status(placed) == Order.Status.PAID
+            seen("paid by the late hook")
+
+    @precondition(lambda self: any(o.notifications for o in self.orders))
+    @rule(pick=picks, fresh_id=st.booleans())
+    def notification_again(self, pick: int, fresh_id: bool) -> None:
+        """A provider retry of a notification already handled (same id, or a new id for the
+        same trade), and the paid hook again: nothing changes."""
+        done = [o for o in self.orders if o.notifications]
+        if not done:
+            return
+        placed = done[pick % len(done)]
+        nid = (
+            f"SBN-{placed.number}-retry{len(placed.notifications)}"
+            if fresh_id
+            else placed.notifications[0]
+        )
+        placed.notifications.append(nid)
+        assert self._notify(placed, nid) == 200
+        if self._order_status(placed) == Order.Status.PAID:
+            self._mark_paid(placed)
+
+    @precondition(lambda self: self.can_expire())
+    @rule(pick=picks, direct=st.booleans())
+    def expire(self, pick: int, direct: bool) -> None:
+        """The beat sweep after an order's deadline (or order_expire itself, twice)."""
+        pending = self._orders_in(Order.Status.PENDING_PAYMENT)
+        if not pending:
+            return
+        placed = pending[pick % len(pending)]
+        tenant = self.world.shops[placed.shop]
+        with tenant_context(tenant):
+            order = Order.objects.get(number=placed.number)
+            if direct:
+                order_expire(order=order)
+                order_expire(order=order)
+            else:
+                # Just past this order's deadline: it and the orders placed before it are
+                # due, none placed after it (a whole second would depend on the run's speed).
+                orders_expire_due(now=order.pay_deadline + timedelta(microseconds=1))
+            status = Order.objects.get(number=placed.number).status
+        _public()
+        captured = Payment.objects.get(pk=placed.payment_id).status in CAPTURED
+        # A payment captured in time wins over the deadline: the order is paid, not expired.
+        assert status == (Order.Status.PAID if captured else Order.Status.EXPIRED)
+        seen(f"expiry: {status}")
+
+    @precondition(lambda self: self.can_pay_late())
+    @rule(pick=picks)
+    def pay_too_late(self, pick: int) -> None:
+        """The buyer pays an order that already expired: refunded in full, never captured."""
+        expired = [
+            o
+            for o in self._orders_in(Order.Status.EXPIRED)
+            if not SandboxTrade.objects.filter(
+                out_trade_no=Payment.objects.get(pk=o.payment_id).out_trade_no,
+                status=SandboxTrade.Status.PAID,
+            ).exists()
+        ]
+        if not expired:
+            return
+        placed = expired[pick % len(expired)]
+        payment = Payment.objects.get(pk=placed.payment_id)
+        sandbox_trade_pay(trade=SandboxTrade.objects.get(out_trade_no=payment.out_trade_no))
+        nid = f"SBN-{placed.number}-late"
+        placed.notifications.append(nid)
+        self._notify(placed, nid)
+        self._notify(placed, nid)
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.EXPIRED
+        assert payment.refunded_amount == payment.amount
+        assert self._order_status(placed) == Order.Status.EXPIRED
+        seen("late payment refunded")
+
+    # --- fulfilment and returns -----------------------------------------------------------
+
+    @precondition(lambda self: self.has_so(S.TO_SHIP))
+    @rule(pick=picks)
+    def ship(self, pick: int) -> None:
+        todo = list(self._sos().filter(status=S.TO_SHIP))
+        if not todo:
+            return
+        so = todo[pick % len(todo)]
+        tracking = f"SF{next(_tracking)}"
+        for _ in range(2):  # a double-clicked form
+            supplier_order_ship(
+                supplier_order=so,
+                supplier=so.supplier,
+                carrier="顺丰速运",
+                tracking_number=tracking,
+            )
+        seen("shipped")
+        # As if shipped well before: delivery may then be dated anywhere in the last 11 days.
+        SupplierOrder.objects.filter(pk=so.pk).update(
+            shipped_at=timezone.now() - timedelta(days=12)
+        )
+
+    @precondition(lambda self: self.has_so(S.SHIPPED))
+    @rule(pick=picks, days_ago=st.integers(min_value=0, max_value=10))
+    def deliver(self, pick: int, days_ago: int) -> None:
+        shipped = list(self._sos().filter(status=S.SHIPPED))
+        if not shipped:
+            return
+        so = shipped[pick % len(shipped)]
+        at = timezone.now() - timedelta(days=days_ago, hours=1)
+        supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
+        supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
+        seen("delivered")
+
+    @precondition(lambda self: self.has_so(S.DELIVERED))
+    @rule(
+        pick=picks,
+        amounts=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=3),
+        override=st.sampled_from([False, False, False, True]),
+    )
+    def open_return(self, pick: int, amounts: list[int], override: bool) -> None:
+        """The buyer asks to return some units (OVERRIDE: staff lift the window, e.g. a defect
+        found after settlement). Refused requests must change nothing."""
+        delivered = list(self._sos().filter(status=S.DELIVERED))
+        if not delivered:
+            return
+        so = delivered[pick % len(delivered)]
+        lines = list(SupplierOrderLine.objects.filter(supplier_order=so).order_by("pk"))
+        items = [(line.line_ref, k) for line, k in zip(lines, amounts, strict=False)]
+        before = list(
+            SupplierOrderLine.objects.filter(supplier_order=so).values_list(
+                "returned_quantity", flat=True
+            )
+        )
+        cases = ReturnCase.objects.filter(supplier_order=so).count()
+        try:
+            return_open(
+                tenant=so.tenant,
+                order_number=so.order_number,
+                items=items,
+                now=self.clock,
+                override_window=override,
+            )
+        except ValidationError:
+            after = list(
+                SupplierOrderLine.objects.filter(supplier_order=so).values_list(
+                    "returned_quantity", flat=True
+                )
+            )
+            assert after == before and ReturnCase.objects.filter(supplier_order=so).count() == cases
+            seen("return refused")
+            return
+        seen("return opened" + (" by staff" if override else ""))
+        if not override:
+            for line, _k in zip(lines, amounts, strict=False):
+                # Only inside the window, and never for goods the law excepts.
+                assert line.return_days > 0
+                assert self.clock <= so.delivered_at + timedelta(days=line.return_days)
+
+    @precondition(
+        lambda self: ReturnCase.objects.filter(
+            supplier_order__in=self._sos(), status=R.REQUESTED
+        ).exists()
+    )
+    @rule(pick=picks, cancel=st.sampled_from([False, False, False, True]))
+    def receive_return(self, pick: int, cancel: bool) -> None:
+        """The supplier confirms receipt (twice): refund, restock, reversal. Or the buyer
+        cancels before sending."""
+        open_cases = list(
+            ReturnCase.objects.filter(supplier_order__in=self._sos(), status=R.REQUESTED).order_by(
+                "pk"
+            )
+        )
+        if not open_cases:
+            return
+        case = open_cases[pick % len(open_cases)]
+        if cancel:
+            return_cancel(case=case)
+            return_cancel(case=case)
+            return
+        so = case.supplier_order
+        settled = so.settled_at is not None
+        return_receive(case=case, supplier=so.supplier)
+        again = return_receive(case=ReturnCase.objects.get(pk=case.pk), supplier=so.supplier)
+        assert again.status == R.REFUNDED
+        seen("return refunded" + (" after settlement" if settled else ""))
+        if settled:
+            self.clawed |= {("creator", so.tenant_id), ("supplier", so.supplier_id)}
+
+    # --- settlement and payouts -----------------------------------------------------------
+
+    @rule(days=st.integers(min_value=1, max_value=8))
+    def advance_clock(self, days: int) -> None:
+        self.clock += timedelta(days=days)
+
+    @rule()
+    def settle(self) -> None:
+        if settlement_run(now=self.clock):
+            seen("settled")
+        assert settlement_run(now=self.clock) == 0  # the beat fired twice: nothing more
+        for so in self._sos().filter(status=S.DELIVERED, settled_at__isnull=True):
+            # Left unsettled only while a window is open or a return is in progress.
+            assert (
+                so.returns_close_at > self.clock
+                or so.return_cases.filter(status__in=ReturnCase.OPEN).exists()
+            )
+
+    @rule(
+        kind=st.sampled_from([BeneficiaryKind.CREATOR, BeneficiaryKind.SUPPLIER]),
+        minimum=st.sampled_from([1, 5000, 20000]),
+    )
+    def payout_batch(self, kind: str, minimum: int) -> None:
+        w = self.world
+        only = (
+            [t.pk for t in w.shops.values()]
+            if kind == BeneficiaryKind.CREATOR
+            else [s.pk for s in w.suppliers]
+        )
+        try:
+            batch = payouts.payout_batch_create(
+                kind=kind, minimum_fen=minimum, created_by=w.staff[0], only=only
+            )
+        except ValidationError:
+            return
+        self.batches.append(batch.pk)
+        seen(f"payout batch of {batch.payout_count}")
+        for payout in batch.payouts.all():
+            assert payout.amount_fen >= minimum
+            assert payouts._available_owed(payout) == payout.amount_fen
+
+    @precondition(
+        lambda self: PayoutBatch.objects.filter(
+            pk__in=self.batches, status="awaiting_approval"
+        ).exists()
+    )
+    @rule(pick=picks, cancel=st.sampled_from([False, False, False, True]))
+    def payout_approve(self, pick: int, cancel: bool) -> None:
+        waiting = list(
+            PayoutBatch.objects.filter(pk__in=self.batches, status="awaiting_approval").order_by(
+                "pk"
+            )
+        )
+        if not waiting:
+            return
+        batch = waiting[pick % len(waiting)]
+        first, second = self.world.staff
+        if cancel:
+            payouts.payout_batch_cancel(batch=batch, user=first)
+            return
+        result = payouts.payout_batch_approve(batch=batch, user=first, confirmed=True)
+        if not result.executing:
+            try:  # the same person twice is refused: two different people above the limit
+                payouts.payout_batch_approve(batch=batch, user=first, confirmed=True)
+            except ValidationError:
+                pass
+            else:
+                raise AssertionError("one staff member approved a dual-approval batch twice")
+            result = payouts.payout_batch_approve(batch=batch, user=second, confirmed=True)
+        assert result.executing
+        seen(f"batch approved by {result.approvals}")
+
+    @precondition(
+        lambda self: Payout.objects.filter(
+            batch_id__in=self.batches, status=Payout.Status.QUEUED
+        ).exists()
+    )
+    @rule(pick=picks, crash=st.booleans())
+    def payout_run(self, pick: int, crash: bool) -> None:
+        """The payout tasks (their bodies), each run twice. CRASH: the first run dies right
+        after the provider made the transfer, before recording it; the retry must find the
+        transfer and record it, not pay again."""
+        queued = list(
+            Payout.objects.filter(batch_id__in=self.batches, status=Payout.Status.QUEUED).order_by(
+                "pk"
+            )
+        )
+        if not queued:
+            return
+        payout = queued[pick % len(queued)]
+        if crash:
+            started, _resumed = payouts._payout_start(payout.pk)
+            if started.status == Payout.Status.SENDING:
+                payout_provider(started.provider).transfer(
+                    payout_no=started.payout_no,
+                    amount_fen=started.amount_fen,
+                    currency=started.currency,
+                    beneficiary=payouts._beneficiary(started),
+                )
+        payouts.payout_execute(payout_id=payout.pk)
+        done = payouts.payout_execute(payout_id=payout.pk)
+        assert done.status in (Payout.Status.PAID, Payout.Status.SKIPPED)
+        seen(f"payout {done.status}" + (" after a crash" if crash else ""))
+
+    # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def check_entries_balance(self) -> None:
+        # Fire the deferred triggers now: each entry must sum to zero, have two postings.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        assert balances_recompute_check() == []
+        unbalanced = (
+            Posting.objects.filter(entry_id__gt=self.entry0)
+            .values("entry_id")
+            .annotate(total=Sum("amount"))
+            .exclude(total=0)
+        )
+        assert not unbalanced.exists()
+
+    @invariant()
+    def check_balances_and_signs(self) -> None:
+        w = self.world
+        expected: dict[AccountRef, int] = defaultdict(int)  # change in balance (debit +)
+        revenue, clearing = AccountRef.platform_revenue(), AccountRef.clearing("sandbox")
+        sos = list(self._sos().prefetch_related("lines", "return_cases__lines"))
+        for so in sos:
+            refunded = [c for c in so.return_cases.all() if c.status == R.REFUNDED]
+            lines = list(so.lines.all())
+            commission = sum(x.commission_fen for x in lines) - sum(
+                cl.commission_fen for c in refunded for cl in c.lines.all()
+            )
+            supply = (
+                sum(x.supply_price_fen * x.quantity + x.shipping_fen for x in lines)
+                - sum(cl.supply_fen for c in refunded for cl in c.lines.all())
+                - sum(c.shipping_refund_fen for c in refunded)
+            )
+            fee = sum(x.fee_fen for x in lines) - sum(
+                cl.fee_fen for c in refunded for cl in c.lines.all()
+            )
+            assert commission >= 0 and supply >= 0 and fee >= 0
+            if so.settled_at is None:
+                expected[AccountRef.commission_pending(so.tenant_id)] -= commission
+                expected[AccountRef.supplier_payable(so.supplier_id)] -= supply
+            else:
+                expected[AccountRef.commission_available(so.tenant_id)] -= commission
+                expected[AccountRef.supplier_available(so.supplier_id)] -= supply
+            expected[revenue] -= fee
+        for placed in self.orders:
+            payment = Payment.objects.get(pk=placed.payment_id)
+            # Booked by order_mark_paid (the capture hook's task): a payment captured at the
+            # provider whose hook has not run yet is not in the books yet.
+            if payment.status in CAPTURED and payment.supplier_orders.exists():
+                expected[clearing] += payment.amount - payment.refunded_amount
+        for payout in Payout.objects.filter(batch_id__in=self.batches, status=Payout.Status.PAID):
+            ref = payouts.available_ref(kind=payout.kind, beneficiary_id=payout.beneficiary_id)
+            expected[ref] += payout.amount_fen
+            expected[clearing] -= payout.amount_fen
+        for ref in self.refs:
+            now = account_balance_for(ref=ref)
+            assert now - self.base[ref] == expected[ref], (ref, now, self.base[ref], expected[ref])
+            owed = -now
+            if ref.kind in ("creator_commission_pending", "supplier_payable", "platform_revenue"):
+                assert owed >= 0, (ref, owed)
+        for shop in w.shops.values():
+            owed = -account_balance_for(ref=AccountRef.commission_available(shop.pk))
+            assert owed >= 0 or ("creator", shop.pk) in self.clawed, (shop, owed)
+        for sup in w.suppliers:
+            owed = -account_balance_for(ref=AccountRef.supplier_available(sup.pk))
+            assert owed >= 0 or ("supplier", sup.pk) in self.clawed, (sup, owed)
+        if not self.clawed:
+            assert account_balance_for(ref=clearing) >= 0
+
+    @invariant()
+    def check_stock(self) -> None:
+        w = self.world
+        held: dict[int, int] = defaultdict(int)
+        for shop, tenant in w.shops.items():
+            mine = [o.number for o in self.orders if o.shop == shop]
+            with tenant_context(tenant):
+                for order in Order.objects.filter(number__in=mine).prefetch_related("lines"):
+                    if order.status in (Order.Status.PAID, Order.Status.PENDING_PAYMENT):
+                        for line in order.lines.all():
+                            held[line.sku_id] += line.quantity
+        _public()
+        for case in ReturnCase.objects.filter(supplier_order__in=self._sos(), status=R.REFUNDED):
+            for cl in case.lines.select_related("line"):
+                held[cl.line.sku_id] -= cl.quantity
+        now = dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock"))
+        for sku in w.skus:
+            assert now[sku] >= 0
+            assert self.stock0[sku] == now[sku] + held[sku], (
+                sku,
+                self.stock0[sku],
+                now[sku],
+                held[sku],
+            )
+
+    @invariant()
+    def check_nothing_paid_twice(self) -> None:
+        w = self.world
+        for placed in self.orders:
+            with tenant_context(w.shops[placed.shop]):
+                order = Order.objects.get(number=placed.number)
+                status = order.status
+                suppliers = set(order.lines.values_list("supplier_id", flat=True))
+            _public()
+            payments = list(
+                Payment.objects.filter(tenant=w.shops[placed.shop], order_number=placed.number)
+            )
+            captured = [p for p in payments if p.status in CAPTURED]
+            assert len(captured) <= 1
+            captures = JournalEntry.objects.filter(
+                idempotency_key__in=[f"payment:{p.out_trade_no}:capture" for p in payments]
+            )
+            sos = SupplierOrder.objects.filter(
+                tenant=w.shops[placed.shop], order_number=placed.number
+            )
+            if status == Order.Status.PAID:
+                assert len(captured) == 1 and captures.count() == 1
+                clearing = captures.get().postings.get(amount__gt=0)
+                assert clearing.amount == captured[0].amount
+                # One supplier order per supplier of the order, made once.
+                assert sorted(sos.values_list("supplier_id", flat=True)) == sorted(suppliers)
+            else:
+                assert captures.count() == 0 and not sos.exists()
+                if status == Order.Status.EXPIRED:
+                    assert not captured
+            for payment in payments:
+                refunds = Refund.objects.filter(payment=payment, status=Refund.Status.SUCCEEDED)
+                total = refunds.aggregate(t=Sum("amount"))["t"] or 0
+                assert total == payment.refunded_amount <= payment.amount
+                trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+                assert trade.refunded_amount == payment.refunded_amount
+                if payment.status in CAPTURED:
+                    cases = ReturnCase.objects.filter(
+                        supplier_order__payment=payment, status=R.REFUNDED
+                    )
+                    assert (
+                        cases.aggregate(t=Sum("refund_fen"))["t"] or 0
+                    ) == payment.refunded_amount
+                elif payment.refunded_amount:  # a late payment: all of it back
+                    assert payment.status == Payment.Status.EXPIRED
+                    assert payment.refunded_amount == payment.amount
+        for case in ReturnCase.objects.filter(supplier_order__in=self._sos()):
+            reversals = JournalEntry.objects.filter(
+                idempotency_key=f"return:{case.pk}:reverse"
+            ).count()
+            if case.status == R.REFUNDED:
+                assert reversals == 1 and case.refund.amount == case.refund_fen
+            else:
+                assert reversals == 0
+        for so in self._sos():
+            settles = JournalEntry.objects.filter(idempotency_key=f"settle:{so.pk}").count()
+            assert settles <= 1 and (settles == 0 or so.settled_at is not None)
+        for payout in Payout.objects.filter(batch_id__in=self.batches):
+            transfers = list(SandboxTransfer.objects.filter(payout_no=payout.payout_no))
+            entries = JournalEntry.objects.filter(idempotency_key=f"payout:{payout.pk}").count()
+            if payout.status == Payout.Status.PAID:
+                assert len(transfers) == 1 and transfers[0].amount_fen == payout.amount_fen
+                assert entries == 1 and payout.journal_entry_id is not None
+            else:
+                assert payout.status != Payout.Status.SENDING
+                assert not transfers and entries == 0
