@@ -97,6 +97,11 @@ def test_a_malformed_taxpayer_id_is_refused_with_a_clear_error(taxpayer_id):
     assert "15, 18 or 20 characters" in errors["taxpayer_id"][0]
 
 
+def test_a_company_title_needs_its_taxpayer_id():
+    errors = errors_of(title="杭州某某科技有限公司", taxpayer_id="")
+    assert errors == {"taxpayer_id": ["A company's invoice needs its taxpayer ID."]}
+
+
 def test_taxpayer_ids_of_15_18_and_20_characters_are_accepted_and_normalised():
     assert taxpayer_id_clean("110108123456789") == "110108123456789"
     assert taxpayer_id_clean(" 91330106ma2b3c4d5e ") == COMPANY_ID

@@ -266,6 +266,10 @@ def invoice_request(
         taxpayer_id = taxpayer_id_clean(taxpayer_id)
     except ValidationError as exc:
         errors["taxpayer_id"] = exc.messages
+    else:
+        # Since 2017 a company's 发票 must carry its taxpayer ID (国家税务总局公告2017年第16号).
+        if not taxpayer_id and "公司" in title:
+            errors["taxpayer_id"] = _("A company's invoice needs its taxpayer ID.")
     email = (email or "").strip()
     try:
         validate_email(email)
