@@ -53,7 +53,13 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from billing.fulfilment.models import ReturnCase, SupplierOrder, SupplierOrderLine
 from billing.fulfilment.services import (
@@ -102,6 +108,13 @@ BUYER = Buyer(
 )
 
 picks = st.integers(min_value=0, max_value=10_000)
+# An order's lines: product index (0..2) → quantity.
+order_lines = st.dictionaries(
+    st.integers(min_value=0, max_value=2),
+    st.integers(min_value=1, max_value=3),
+    min_size=1,
+    max_size=3,
+)
 _tracking = itertools.count(100000)
 
 
@@ -240,15 +253,30 @@ class MoneyMachine(RuleBasedStateMachine):
 
     # --- orders and payments --------------------------------------------------------------
 
-    @rule(
-        shop=st.sampled_from(["a", "b"]),
-        lines=st.dictionaries(
-            st.integers(min_value=0, max_value=2),
-            st.integers(min_value=1, max_value=3),
-            min_size=1,
-            max_size=3,
-        ),
+    @initialize(
+        a=order_lines,
+        b=order_lines,
+        days_ago=st.lists(st.integers(min_value=0, max_value=10), min_size=4, max_size=4),
     )
+    def delivered_orders_to_start_with(
+        self, a: dict[int, int], b: dict[int, int], days_ago: list[int]
+    ) -> None:
+        """Each example starts with a paid order in each shop, shipped and delivered DAYS_AGO
+        (return windows open or closed), so that the later stages (returns, settlement,
+        payouts) are reached within a bounded number of steps; the rules below take orders
+        placed later through every stage one step at a time."""
+        self.place_order("a", a)
+        self.place_order("b", b)
+        for placed in list(self.orders):
+            self._pay(placed, "once")
+        self.ship(0, every=True)
+        for days in days_ago:
+            if self.has_so(S.SHIPPED):
+                self.deliver(0, days, every=False)
+
+    # At most six orders an example: the steps go to what happens after the sale.
+    @precondition(lambda self: len(self.orders) < 6)
+    @rule(shop=st.sampled_from(["a", "b"]), lines=order_lines)
     def place_order(self, shop: str, lines: dict[int, int]) -> None:
         w = self.world
         before = dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock"))
@@ -281,7 +309,9 @@ class MoneyMachine(RuleBasedStateMachine):
         pending = [o for o in pending if Payment.objects.get(pk=o.payment_id).status == "created"]
         if not pending:
             return
-        placed = pending[pick % len(pending)]
+        self._pay(pending[pick % len(pending)], mark)
+
+    def _pay(self, placed: Placed, mark: str) -> None:
         trade = SandboxTrade.objects.get(
             out_trade_no=Payment.objects.get(pk=placed.payment_id).out_trade_no
         )
@@ -387,53 +417,57 @@ class MoneyMachine(RuleBasedStateMachine):
     # --- fulfilment and returns -----------------------------------------------------------
 
     @precondition(lambda self: self.has_so(S.TO_SHIP))
-    @rule(pick=picks)
-    def ship(self, pick: int) -> None:
+    @rule(pick=picks, every=st.booleans())
+    def ship(self, pick: int, every: bool) -> None:
+        """One supplier order shipped (or EVERY one waiting), each form sent twice."""
         todo = list(self._sos().filter(status=S.TO_SHIP))
-        if not todo:
-            return
-        so = todo[pick % len(todo)]
-        tracking = f"SF{next(_tracking)}"
-        for _ in range(2):  # a double-clicked form
-            supplier_order_ship(
-                supplier_order=so,
-                supplier=so.supplier,
-                carrier="顺丰速运",
-                tracking_number=tracking,
+        for so in todo if every else [todo[pick % len(todo)]]:
+            tracking = f"SF{next(_tracking)}"
+            for _ in range(2):  # a double-clicked form
+                supplier_order_ship(
+                    supplier_order=so,
+                    supplier=so.supplier,
+                    carrier="顺丰速运",
+                    tracking_number=tracking,
+                )
+            seen("shipped")
+            # As if shipped well before: delivery may be dated anywhere in the last 11 days.
+            SupplierOrder.objects.filter(pk=so.pk).update(
+                shipped_at=timezone.now() - timedelta(days=12)
             )
-        seen("shipped")
-        # As if shipped well before: delivery may then be dated anywhere in the last 11 days.
-        SupplierOrder.objects.filter(pk=so.pk).update(
-            shipped_at=timezone.now() - timedelta(days=12)
-        )
 
     @precondition(lambda self: self.has_so(S.SHIPPED))
-    @rule(pick=picks, days_ago=st.integers(min_value=0, max_value=10))
-    def deliver(self, pick: int, days_ago: int) -> None:
+    @rule(pick=picks, days_ago=st.integers(min_value=0, max_value=10), every=st.booleans())
+    def deliver(self, pick: int, days_ago: int, every: bool) -> None:
+        """Delivered DAYS_AGO days (and an hour) ago: the return window is open or closed."""
         shipped = list(self._sos().filter(status=S.SHIPPED))
-        if not shipped:
-            return
-        so = shipped[pick % len(shipped)]
         at = timezone.now() - timedelta(days=days_ago, hours=1)
-        supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
-        supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
-        seen("delivered")
+        for so in shipped if every else [shipped[pick % len(shipped)]]:
+            supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
+            supplier_order_deliver(supplier_order=so, supplier=so.supplier, delivered_at=at)
+            seen("delivered")
 
     @precondition(lambda self: self.has_so(S.DELIVERED))
     @rule(
         pick=picks,
-        amounts=st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=3),
+        amounts=st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=3),
         override=st.sampled_from([False, False, False, True]),
+        wild=st.sampled_from([False, False, False, True]),
     )
-    def open_return(self, pick: int, amounts: list[int], override: bool) -> None:
-        """The buyer asks to return some units (OVERRIDE: staff lift the window, e.g. a defect
-        found after settlement). Refused requests must change nothing."""
+    def open_return(self, pick: int, amounts: list[int], override: bool, wild: bool) -> None:
+        """The buyer asks to return some units of one supplier's parcel (OVERRIDE: staff lift
+        the window, e.g. a defect found after settlement). Usually for units she may still
+        return; WILD also asks for excepted goods and more units than are left. Refused
+        requests must change nothing."""
         delivered = list(self._sos().filter(status=S.DELIVERED))
-        if not delivered:
-            return
         so = delivered[pick % len(delivered)]
         lines = list(SupplierOrderLine.objects.filter(supplier_order=so).order_by("pk"))
+        if not wild:
+            lines = [x for x in lines if x.remaining_quantity and (x.return_days or override)]
+            amounts = [min(k, x.remaining_quantity) for x, k in zip(lines, amounts, strict=False)]
         items = [(line.line_ref, k) for line, k in zip(lines, amounts, strict=False)]
+        if not items:
+            return
         before = list(
             SupplierOrderLine.objects.filter(supplier_order=so).values_list(
                 "returned_quantity", flat=True
@@ -500,8 +534,16 @@ class MoneyMachine(RuleBasedStateMachine):
     def advance_clock(self, days: int) -> None:
         self.clock += timedelta(days=days)
 
-    @rule()
-    def settle(self) -> None:
+    @precondition(
+        lambda self: self._sos().filter(status=S.DELIVERED, settled_at__isnull=True).exists()
+    )
+    @rule(days=st.integers(min_value=0, max_value=8))
+    def days_pass_then_settle(self, days: int) -> None:
+        """The daily beat job, DAYS days later (0: the same day again)."""
+        self.clock += timedelta(days=days)
+        self._settle()
+
+    def _settle(self) -> None:
         if settlement_run(now=self.clock):
             seen("settled")
         assert settlement_run(now=self.clock) == 0  # the beat fired twice: nothing more
@@ -512,6 +554,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 or so.return_cases.filter(status__in=ReturnCase.OPEN).exists()
             )
 
+    @precondition(lambda self: self._sos().filter(settled_at__isnull=False).exists())
     @rule(
         kind=st.sampled_from([BeneficiaryKind.CREATOR, BeneficiaryKind.SUPPLIER]),
         minimum=st.sampled_from([1, 5000, 20000]),
@@ -540,8 +583,14 @@ class MoneyMachine(RuleBasedStateMachine):
             pk__in=self.batches, status="awaiting_approval"
         ).exists()
     )
-    @rule(pick=picks, cancel=st.sampled_from([False, False, False, True]))
-    def payout_approve(self, pick: int, cancel: bool) -> None:
+    @rule(
+        pick=picks,
+        cancel=st.sampled_from([False, False, False, True]),
+        run_now=st.booleans(),
+    )
+    def payout_approve(self, pick: int, cancel: bool, run_now: bool) -> None:
+        """Staff approve a batch (or cancel it). RUN_NOW: the payout tasks the last approval
+        queues run at once, as a worker would; otherwise later, in payout_run."""
         waiting = list(
             PayoutBatch.objects.filter(pk__in=self.batches, status="awaiting_approval").order_by(
                 "pk"
@@ -565,6 +614,9 @@ class MoneyMachine(RuleBasedStateMachine):
             result = payouts.payout_batch_approve(batch=batch, user=second, confirmed=True)
         assert result.executing
         seen(f"batch approved by {result.approvals}")
+        if run_now:
+            queued = Payout.objects.filter(batch=batch, status=Payout.Status.QUEUED)
+            self._payouts_run(list(queued.order_by("pk")), crash=False)
 
     @precondition(
         lambda self: Payout.objects.filter(
@@ -583,20 +635,26 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         if not queued:
             return
-        payout = queued[pick % len(queued)]
-        if crash:
-            started, _resumed = payouts._payout_start(payout.pk)
-            if started.status == Payout.Status.SENDING:
-                payout_provider(started.provider).transfer(
-                    payout_no=started.payout_no,
-                    amount_fen=started.amount_fen,
-                    currency=started.currency,
-                    beneficiary=payouts._beneficiary(started),
-                )
-        payouts.payout_execute(payout_id=payout.pk)
-        done = payouts.payout_execute(payout_id=payout.pk)
-        assert done.status in (Payout.Status.PAID, Payout.Status.SKIPPED)
-        seen(f"payout {done.status}" + (" after a crash" if crash else ""))
+        batch_id = queued[pick % len(queued)].batch_id
+        self._payouts_run([p for p in queued if p.batch_id == batch_id], crash=crash)
+
+    def _payouts_run(self, queued: list[Payout], *, crash: bool) -> None:
+        for payout in queued:
+            if crash:
+                started, _resumed = payouts._payout_start(payout.pk)
+                if started.status == Payout.Status.SENDING:
+                    payout_provider(started.provider).transfer(
+                        payout_no=started.payout_no,
+                        amount_fen=started.amount_fen,
+                        currency=started.currency,
+                        beneficiary=payouts._beneficiary(started),
+                    )
+            payouts.payout_execute(payout_id=payout.pk)
+            done = payouts.payout_execute(payout_id=payout.pk)
+            assert done.status in (Payout.Status.PAID, Payout.Status.SKIPPED)
+            seen(f"payout {done.status}" + (" after a crash" if crash else ""))
+        for batch_id in {p.batch_id for p in queued}:
+            assert PayoutBatch.objects.get(pk=batch_id).status == PayoutBatch.Status.DONE
 
     # --- invariants -----------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ PRICES = {"a": 8800, "b": 6001}
 STOCK = 10
 
 MONEY_SETTINGS = settings(
-    max_examples=20,
-    stateful_step_count=20,
+    max_examples=15,
+    stateful_step_count=30,
     deadline=None,
     derandomize=True,
     database=None,
