@@ -20,7 +20,8 @@ the money must keep; each is written where it is checked (`MoneyMachine.check_*`
                                        shipping)
      supplier available(sup)    owed = Σ settled (the same) − paid payouts
      platform revenue           owed = Σ fees − refunded fees
-     clearing(sandbox)       balance = Σ captured payments − Σ return refunds − Σ paid payouts
+     clearing(sandbox)       balance = Σ captured payments booked (order_mark_paid ran)
+                                       − Σ return refunds − Σ paid payouts
 3. Signs. Pending commission, supplier payable and platform revenue are never negative (owed
    ≥ 0): a return reverses at most what its units brought in. An *available* balance (creator
    or supplier) goes negative only after a return refunded on a supplier order that was
