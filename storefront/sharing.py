@@ -8,6 +8,13 @@ from django.db import IntegrityError, transaction
 
 from .models import Order, ShareLink
 
+# Letters and digits only: a share code travels through chat apps that cut links at "-" or "_".
+_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def share_code_new() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+
 
 def share_links_ensure(*, order: Order) -> list[ShareLink]:
     """One link per listing in ORDER for its buyer, made once and reused afterwards."""
@@ -18,7 +25,7 @@ def share_links_ensure(*, order: Order) -> list[ShareLink]:
             try:
                 with transaction.atomic():
                     link = ShareLink.objects.create(
-                        code=secrets.token_urlsafe(9), listing_id=listing_id, sharer_id=order.fan_id
+                        code=share_code_new(), listing_id=listing_id, sharer_id=order.fan_id
                     )
             except IntegrityError:  # made by a concurrent request
                 link = ShareLink.objects.get(listing_id=listing_id, sharer_id=order.fan_id)

@@ -219,6 +219,7 @@ def test_a_paid_order_offers_a_share_link_that_attributes_visits_and_orders(shop
 
     with tenant_context(shops.a):
         share = ShareLink.objects.get(listing=listing)
+        assert re.fullmatch(r"[A-Za-z0-9]{12}", share.code)  # survives chat apps' link parsing
         assert share.visits == 1
         referred = Order.objects.get(contact_mobile="13900001111", lines__item=item)
         assert referred.share_link_id == share.pk
