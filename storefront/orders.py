@@ -20,15 +20,20 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.fulfilment.services import FulfilmentLine, ShipTo, supplier_orders_create
+from billing.fulfilment.services import (
+    FulfilmentLine,
+    ShipTo,
+    return_days_for,
+    supplier_orders_create,
+)
 from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
-from catalog.models import ReturnPolicy
 from catalog.selectors import shipping_fee_fen
 from catalog.services import sku_stock_release, sku_stock_reserve
 
 from .models import Fan, ListingItem, Order, OrderLine, ShareLink
+from .selectors import payment_open_for
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +229,7 @@ def order_place(
             retail_price_fen=items[i].retail_price_fen,
             supply_price_fen=items[i].sku.supply_price_fen,
             shipping_fen=fees.get(i, 0),
-            return_days=7 if items[i].sku.product.return_policy == ReturnPolicy.SEVEN_DAY else 0,
+            return_days=return_days_for(product=items[i].sku.product),
         )
         for i, q in sorted(qty.items())
     )
@@ -238,16 +243,7 @@ def order_payment_start(*, order: Order, provider: str, return_url: str) -> Paym
     if order.pay_deadline <= timezone.now():
         raise ValidationError(_("The time to pay for this order has passed."), code="late")
     tenant = _tenant()
-    open_payment = (
-        Payment.objects.filter(
-            tenant=tenant,
-            order_number=order.number,
-            provider=provider,
-            status=Payment.Status.CREATED,
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    open_payment = payment_open_for(order=order, provider=provider)
     if open_payment is not None:
         return open_payment
     return payment_create(
@@ -269,8 +265,8 @@ def _order_description(order: Order) -> str:
     return (text + (_(" and %(n)d more") % {"n": more} if more > 0 else ""))[:120]
 
 
-def capture_lines(order: Order) -> list[CaptureLine]:
-    """The order's lines as the ledger takes them (by line id: capture_split keeps the order)."""
+def capture_lines(lines: Sequence[OrderLine]) -> list[CaptureLine]:
+    """Order lines as the ledger takes them, in the same order (capture_split keeps it)."""
     return [
         CaptureLine(
             supplier_id=line.supplier_id,
@@ -279,7 +275,7 @@ def capture_lines(order: Order) -> list[CaptureLine]:
             retail_price_fen=line.retail_price_fen,
             shipping_fen=line.shipping_fen,
         )
-        for line in order.lines.order_by("id")
+        for line in lines
     ]
 
 
@@ -304,7 +300,7 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
             )  # fmt: skip
             return order
         lines = list(order.lines.order_by("id"))
-        capture = capture_lines(order)
+        capture = capture_lines(lines)
         capture_post(payment=payment, lines=capture)
         supplier_orders_create(
             tenant=connection.tenant,

@@ -89,19 +89,19 @@ def _aftersale_for(order: Order) -> dict:
     }
 
 
-def payment_open_for(*, order: Order):
-    """The order's payment the buyer can still complete, newest first; None if there is none."""
+def payment_open_for(*, order: Order, provider: str = ""):
+    """The order's payment the buyer can still complete (with PROVIDER, if given), newest
+    first; None if there is none."""
     from billing.models import Payment
 
-    return (
-        Payment.objects.filter(
-            tenant_id=connection.tenant.pk,
-            order_number=order.number,
-            status=Payment.Status.CREATED,
-        )
-        .order_by("-created_at")
-        .first()
+    payments = Payment.objects.filter(
+        tenant_id=connection.tenant.pk,
+        order_number=order.number,
+        status=Payment.Status.CREATED,
     )
+    if provider:
+        payments = payments.filter(provider=provider)
+    return payments.order_by("-created_at").first()
 
 
 def buyer_initial(request) -> dict:

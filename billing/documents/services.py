@@ -36,6 +36,7 @@ from tenants.models import Tenant
 from .models import Invoice, Statement
 from .pdf import pdf_render
 from .selectors import month_first, statement_figures
+from .templatetags.documents_tags import fen_yuan
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -326,11 +327,6 @@ def invoice_request(
     invoice_id = invoice.pk
     transaction.on_commit(lambda: invoice_render_task.delay(invoice_id))
     return invoice
-
-
-def fen_yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def invoice_render(*, invoice: Invoice) -> Invoice:
