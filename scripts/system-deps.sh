@@ -5,7 +5,7 @@
 # Debian as root; elsewhere it says exactly what to install.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk chromium poppler-utils gettext)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-noto-cjk chromium poppler-utils gettext)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -22,6 +22,6 @@ elif command -v apt-get >/dev/null; then
   exit 1
 else
   echo "Missing system libraries for WeasyPrint and the browser tests: Pango, HarfBuzz (subset)," >&2
-  echo "Noto CJK fonts, Chromium and poppler-utils. Install them with your system's package manager." >&2
+  echo "CJK fonts (WenQuanYi Micro Hei, Noto CJK), Chromium and poppler-utils. Install them with your system's package manager." >&2
   exit 1
 fi

@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.template.loader import render_to_string
 
 from billing.documents.pdf import ASSETS_DIR, pdf_render, url_allowed
 
@@ -18,8 +19,9 @@ CHINESE = "月度对账单：销售佣金 ¥1,234.56，退货冲回，发票抬�
 def page(body: str, head: str = "") -> str:
     return (
         '<!DOCTYPE html><html lang="zh-Hans"><head><meta charset="utf-8">'
-        '<style>html { font-family: "Noto Sans CJK SC"; }</style>'
-        f"{head}</head><body>{body}</body></html>"
+        # The documents' own stylesheet, so these tests check the fonts they really use.
+        + render_to_string("documents/_pdf_style.html")
+        + f"{head}</head><body>{body}</body></html>"
     )
 
 
@@ -28,13 +30,29 @@ def test_chinese_text_comes_out_exactly_from_embedded_font_subsets():
 
     assert pdf.startswith(b"%PDF-")
     assert CHINESE in pdf_text(pdf)
-    fonts = pdf_fonts(pdf)
-    assert fonts, "the PDF names its fonts"
-    for row in fonts:
+    fonts = embedded_subsets(pdf)
+    assert [name.split("+")[1] for name in fonts] == ["WenQuanYi-Micro-Hei"]
+
+
+def test_a_rare_character_outside_the_main_font_falls_back_to_noto_and_is_not_lost():
+    # 𠮷 (U+20BB7), common in names, is not in WenQuanYi Micro Hei; Noto CJK has it.
+    name = "𠮷祥母婴店"
+    pdf = pdf_render(html=page(f"<p>{name}</p>"))
+
+    assert name in pdf_text(pdf)
+    fonts = [name.split("+")[1] for name in embedded_subsets(pdf)]
+    assert sorted(fonts) == ["Noto-Sans-CJK-SC", "WenQuanYi-Micro-Hei"]
+
+
+def embedded_subsets(pdf: bytes) -> list[str]:
+    """The PDF's font names, after checking each is an embedded subset."""
+    rows = pdf_fonts(pdf)
+    assert rows, "the PDF names its fonts"
+    for row in rows:
         # name … emb sub uni object-id generation
         name, emb, sub = row[0], row[-5], row[-4]
-        assert "Noto" in name
         assert (emb, sub) == ("yes", "yes"), f"{name} is not an embedded subset"
+    return [row[0] for row in rows]
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ title, a shop's name). A URL fetcher that followed `<img src="http://…">` or
 `url(file:///etc/passwd)` would let that text make the worker call the network or read its
 disk, and embed the answer in a PDF handed back to the user. So the fetcher refuses every URL
 except `data:` ones and the files of this app's own `static/documents/` folder. Fonts do not go
-through it: Pango finds the system's Noto CJK through fontconfig by family name.
+through it: Pango finds the system's CJK fonts through fontconfig by family name.
 """
 
 from __future__ import annotations
