@@ -56,6 +56,22 @@ class ShopSettings(BaseSiteSetting):
     def tokens(self):
         return theme_get(self.theme)
 
+    @classmethod
+    def for_request(cls, request):
+        """Wagtail's per-request lookup, answered from the shop data cache when it is on (every
+        page's theme reads this). Editing in the admin goes through for_site, never cached."""
+        from wagtail.models import Site
+
+        from .shop_cache import cached
+
+        attr = cls.get_cache_attr_name()
+        if not hasattr(request, attr):
+            site = Site.find_for_request(request)
+            if site is not None:
+                found = cached(f"appearance:{site.pk}", lambda: cls.for_site(site), request)
+                setattr(request, attr, found)
+        return super().for_request(request)
+
 
 # --- SEO ----------------------------------------------------------------------------------------
 
@@ -343,9 +359,9 @@ class ShopIndexPage(SeoMixin, RoutablePageMixin, Page):
 
     @path("p/<int:listing_id>/", name="product")
     def product(self, request, listing_id: int):
-        from .selectors import card_listings, listing_card, listing_images
+        from .selectors import listing_card, listing_images, listings_by_id
 
-        listing = card_listings().filter(pk=listing_id).first()
+        listing = listings_by_id([listing_id], request).get(listing_id)
         if listing is None:
             raise Http404
         card = listing_card(listing)

@@ -15,6 +15,8 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from catalog.models import Category, Product, ProductImage, Supplier
 from storefront.models import Listing, ListingItem
 
+from .shop_cache import cached, ids_key
+
 CARD_AVAILABLE = "available"
 CARD_SOLD_OUT = "sold_out"
 CARD_UNAVAILABLE = "unavailable"
@@ -32,12 +34,18 @@ def card_listings() -> QuerySet[Listing]:
     )
 
 
-def listings_by_id(ids: Iterable[int]) -> dict[int, Listing]:
-    """The listings among IDS that still exist in this shop, by id (deleted ones are missing)."""
+def listings_by_id(ids: Iterable[int], request=None) -> dict[int, Listing]:
+    """The listings among IDS that still exist in this shop, by id (deleted ones are missing).
+    Kept briefly in the shop data cache (shop_cache.py): stock on a card may lag a few
+    seconds; checkout reads it again."""
     wanted = {int(i) for i in ids if i is not None}
     if not wanted:
         return {}
-    return {listing.pk: listing for listing in card_listings().filter(pk__in=wanted)}
+
+    def fetch() -> dict[int, Listing]:
+        return {listing.pk: listing for listing in card_listings().filter(pk__in=wanted)}
+
+    return cached(f"listings:{ids_key(wanted)}", fetch, request)
 
 
 @dataclass(frozen=True)
@@ -147,14 +155,19 @@ def listing_card(listing: Listing | None) -> Card:
 def product_url_base(request=None) -> str:
     """The shop page's URL, under which each product page lives ("" when the creator deleted
     the shop page). Looked up once per request, whatever the number of cards."""
-    cached = getattr(request, "_vstore_product_url_base", None) if request is not None else None
-    if cached is not None:
-        return cached
+    known = getattr(request, "_vstore_product_url_base", None) if request is not None else None
+    if known is not None:
+        return known
     from .models import ShopIndexPage
 
-    page = ShopIndexPage.objects.live().order_by("path").first()
-    base = page.get_url(request) if page is not None else ""
-    base = base or ""
+    def find() -> str:
+        page = ShopIndexPage.objects.live().order_by("path").first()
+        return (page.get_url(request) if page is not None else "") or ""
+
+    # The URL is relative to the request's site (Wagtail gives a full one for another site's
+    # page): the key names the host.
+    host = request.get_host() if request is not None else ""
+    base = cached(f"shop-url:{host}", find, request)
     if request is not None:
         request._vstore_product_url_base = base
     return base

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import SKU, Product, ShopListing
 from catalog.services import retail_price_check, rich_text_clean
+from cms import shop_cache
 
 from .models import Listing, ListingItem
 
@@ -112,18 +113,24 @@ def listing_update(
 
 def listing_items_flag_out_of_bounds(*, sku: SKU) -> int:
     """Flag this shop's items of SKU priced outside its (new) bounds; returns how many."""
-    return (
+    flagged = (
         ListingItem.objects.filter(sku_id=sku.pk, price_flagged=False)
         .filter(
             Q(retail_price_fen__lt=sku.min_retail_fen) | Q(retail_price_fen__gt=sku.max_retail_fen)
         )
         .update(price_flagged=True, flagged_at=timezone.now())
     )
+    if flagged:
+        shop_cache.bump()  # update() sends no signal; the cards must say "unavailable" now
+    return flagged
 
 
 def listing_items_unflag_in_bounds(*, sku: SKU) -> int:
-    return (
+    unflagged = (
         ListingItem.objects.filter(sku_id=sku.pk, price_flagged=True)
         .filter(retail_price_fen__gte=sku.min_retail_fen, retail_price_fen__lte=sku.max_retail_fen)
         .update(price_flagged=False, flagged_at=None)
     )
+    if unflagged:
+        shop_cache.bump()
+    return unflagged

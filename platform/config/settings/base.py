@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cms.shop_cache.ShopSiteMiddleware",
     "cms.page_cache.PageCacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.ShopRedirectMiddleware",
@@ -158,6 +159,8 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Anonymous GETs of shop pages are kept this long (cms/page_cache.py); 0 turns the cache off.
 VSTORE_PAGE_CACHE_SECONDS = env.int("VSTORE_PAGE_CACHE_SECONDS", 10)
+# What every shop page reads and seldom changes (cms/shop_cache.py); 0 turns the cache off.
+VSTORE_SHOP_DATA_CACHE_SECONDS = env.int("VSTORE_SHOP_DATA_CACHE_SECONDS", 10)
 
 # --- files --------------------------------------------------------------------------------------
 

@@ -21,3 +21,4 @@ WHITENOISE_AUTOREFRESH = True
 VSTORE_POOL_SIZE = 0  # tests fill the warm pool explicitly, so no refill races a test
 # Tests read pages right after changing what they show; the page cache's tests turn it on.
 VSTORE_PAGE_CACHE_SECONDS = 0
+VSTORE_SHOP_DATA_CACHE_SECONDS = 0

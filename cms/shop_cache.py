@@ -1,0 +1,120 @@
+"""A short-lived cache of the data every shop page reads and seldom changes.
+
+The page cache (page_cache.py) serves whole pages to anonymous readers only. Everyone else (a
+buyer with a cart, a signed-in creator) gets a freshly rendered page, and most of its cost was
+queries whose answers rarely change: the Wagtail Site for the host, the shop's appearance
+settings, the shop page's URL (for every card's link), and the batch of listings behind the
+product cards (listing, catalog product and supplier, items with their SKUs, images). Those are
+kept here for VSTORE_SHOP_DATA_CACHE_SECONDS (a few seconds, like the page cache; 0 turns it off,
+as the tests do except this module's own).
+
+Freshness:
+- Every key carries the shop's generation, a token replaced (after commit) whenever the shop
+  changes something these reads show: a listing or its prices, a page published, unpublished,
+  moved or deleted, its appearance settings or its Site. The creator sees her edit at once.
+- What changes outside the shop shows within the TTL: stock and prices in the shared catalog,
+  a supplier suspended. Cards may say "in stock" a few seconds longer than true; checkout
+  reserves stock with a checked UPDATE and re-reads prices, so nothing is sold on a stale card.
+
+Isolation: keys go through the default cache, whose KEY_FUNCTION (django_tenants.cache.make_key)
+puts the current schema in every key, so two shops never share an entry, even for the same
+listing id or Site id. The generation is per shop for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django_tenants.utils import get_public_schema_name, schema_context
+
+T = TypeVar("T")
+GENERATION_KEY = "shopdata:generation"
+# Long enough to outlive every entry made under it; a lost generation only means a new one.
+GENERATION_SECONDS = 24 * 3600
+_MISSING = object()
+
+
+def seconds() -> int:
+    return int(getattr(settings, "VSTORE_SHOP_DATA_CACHE_SECONDS", 0) or 0)
+
+
+def _in_shop() -> bool:
+    return connection.schema_name != get_public_schema_name()
+
+
+def _generation(request: HttpRequest | None) -> str:
+    """This shop's current generation, read once per request."""
+    if request is not None:
+        known = getattr(request, "_vstore_shop_generation", None)
+        if known is not None:
+            return known
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        generation = uuid.uuid4().hex[:12]
+        # add(): if another process made one meanwhile, use theirs.
+        if not cache.add(GENERATION_KEY, generation, GENERATION_SECONDS):
+            generation = cache.get(GENERATION_KEY) or generation
+    if request is not None:
+        request._vstore_shop_generation = generation
+    return generation
+
+
+def cached(name: str, build: Callable[[], T], request: HttpRequest | None = None) -> T:
+    """BUILD()'s value under NAME for this shop, from the cache when it is there."""
+    ttl = seconds()
+    if not ttl or not _in_shop():
+        return build()
+    key = f"shopdata:{_generation(request)}:{name}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = build()
+        cache.set(key, value, ttl)
+    return value
+
+
+def ids_key(ids: set[int]) -> str:
+    joined = ",".join(str(i) for i in sorted(ids))
+    return joined if len(joined) <= 80 else hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+def bump() -> None:
+    """Start a new generation for the current shop once the transaction commits, so readers
+    never cache what a rolled-back change showed, nor the old data before the commit."""
+    if not _in_shop():
+        return
+    schema = connection.schema_name
+
+    def replace() -> None:
+        # The commit may run after the caller left the shop's schema: name it explicitly.
+        with schema_context(schema):
+            cache.set(GENERATION_KEY, uuid.uuid4().hex[:12], GENERATION_SECONDS)
+
+    transaction.on_commit(replace)
+
+
+def bump_on_signal(sender: Any, **kwargs: Any) -> None:
+    bump()
+
+
+class ShopSiteMiddleware:
+    """Give Wagtail the shop's Site for this host from the cache (Wagtail otherwise queries it
+    on every request). Place after the tenant middleware and before the page cache."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if seconds() and _in_shop():
+            from wagtail.models import Site
+
+            key = f"site:{request.get_host()}"
+            # Wagtail keeps the request's Site in this attribute; find_for_request reads it.
+            request._wagtail_site = cached(key, lambda: Site.find_for_request(request), request)
+        return self.get_response(request)

@@ -1,0 +1,130 @@
+"""The shop data cache (cms/shop_cache.py): fewer queries per page, the shop's own edits shown
+at once, and nothing shared between shops."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+
+from cms.models import ShopIndexPage, ShopSettings
+from storefront.models import Listing
+from storefront.services import listing_update
+
+from .test_cms_cards import article_make, card, get, listing_make, page_queries
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("catalog_media", "catalog_english", "fresh_cache"),
+]
+
+
+@pytest.fixture
+def fresh_cache():
+    # Test databases roll back, the cache does not: start each test without earlier entries.
+    cache.clear()
+    with override_settings(VSTORE_SHOP_DATA_CACHE_SECONDS=60):
+        yield
+    cache.clear()
+
+
+def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(
+    shops, shop_client
+):
+    listings = [listing_make(shops.a, title=f"商品{i}") for i in range(6)]
+    article = article_make(shops.a, [card(listing.pk) for listing in listings], slug="six")
+
+    with override_settings(VSTORE_SHOP_DATA_CACHE_SECONDS=0):
+        uncached = page_queries(shop_client, "a.localhost", f"/{article.slug}/")
+    cached = page_queries(shop_client, "a.localhost", f"/{article.slug}/")
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+
+    assert all(f"商品{i}" in html for i in range(6))
+    assert f'href="/shop/p/{listings[0].pk}/"' in html
+    # Site, appearance settings, the shop page's URL and the three card reads.
+    assert cached == uncached - 6, (uncached, cached)
+
+
+def test_the_creators_listing_edit_shows_on_the_next_view(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    listing = listing_make(shops.a, title="旧标题", prices=(9900,))
+    article = article_make(shops.a, [card(listing.pk)], slug="edit")
+    assert "旧标题" in get(shop_client, "a.localhost", f"/{article.slug}/").text
+
+    with tenant_context(shops.a), django_capture_on_commit_callbacks(execute=True):
+        item = listing.items.get()
+        listing_update(
+            listing=listing, title="新标题", copy="", prices={item.sku_id: 9500}, is_active=True
+        )
+    connection.set_schema_to_public()
+
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+    assert "新标题" in html and "旧标题" not in html
+    assert "¥95.00" in html
+
+
+def test_a_change_not_yet_committed_leaves_the_cache_as_it_was(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    listing = listing_make(shops.a, title="原样")
+    article = article_make(shops.a, [card(listing.pk)], slug="rollback")
+    get(shop_client, "a.localhost", f"/{article.slug}/")
+
+    with tenant_context(shops.a), django_capture_on_commit_callbacks() as callbacks:
+        Listing.objects.filter(pk=listing.pk).update(title="未提交")
+        Listing.objects.get(pk=listing.pk).save()
+    connection.set_schema_to_public()
+
+    # The change's new generation waits for a commit that (in this test) never comes.
+    assert len(callbacks) == 1
+    assert "原样" in get(shop_client, "a.localhost", f"/{article.slug}/").text
+
+
+def test_appearance_and_shop_page_moves_show_at_once(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    listing = listing_make(shops.a, title="围兜")
+    article = article_make(shops.a, [card(listing.pk)], slug="look")
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+    assert f'href="/shop/p/{listing.pk}/"' in html
+
+    with tenant_context(shops.a), django_capture_on_commit_callbacks(execute=True):
+        settings = ShopSettings.objects.get()
+        settings.tagline = "新的店铺口号"
+        settings.save()
+        shop_page = ShopIndexPage.objects.get()
+        shop_page.slug = "haowu"
+        shop_page.save_revision().publish()
+    connection.set_schema_to_public()
+
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+    assert "新的店铺口号" in html
+    assert f'href="/haowu/p/{listing.pk}/"' in html
+
+
+def test_two_shops_with_the_same_listing_number_each_see_their_own_card(shops, shop_client):
+    mine = listing_make(shops.a, title="A店的围兜")
+    with tenant_context(shops.b), connection.cursor() as cursor:
+        # Each shop numbers its own listings: give B's next one A's number.
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('storefront_listing', 'id'), %s, false)",
+            [mine.pk],
+        )
+    theirs = listing_make(shops.b, title="B店的奶瓶")
+    assert mine.pk == theirs.pk
+    article_a = article_make(shops.a, [card(mine.pk)], slug="same")
+    article_b = article_make(shops.b, [card(theirs.pk)], slug="same")
+
+    page_a = get(shop_client, "a.localhost", f"/{article_a.slug}/").text
+    page_b = get(shop_client, "b.localhost", f"/{article_b.slug}/").text
+    again_a = get(shop_client, "a.localhost", f"/{article_a.slug}/").text
+
+    assert "A店的围兜" in page_a and "B店的奶瓶" not in page_a
+    assert "B店的奶瓶" in page_b and "A店的围兜" not in page_b
+    assert "A店的围兜" in again_a and "B店的奶瓶" not in again_a
+    # And on the product page, which reads the same cache.
+    product_b = get(shop_client, "b.localhost", f"/shop/p/{theirs.pk}/").text
+    assert "B店的奶瓶" in product_b and "A店的围兜" not in product_b
