@@ -30,9 +30,7 @@ def fresh_cache():
     cache.clear()
 
 
-def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(
-    shops, shop_client
-):
+def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(shops, shop_client):
     listings = [listing_make(shops.a, title=f"商品{i}") for i in range(6)]
     article = article_make(shops.a, [card(listing.pk) for listing in listings], slug="six")
 
