@@ -6,18 +6,21 @@ with and without the page cache (cms/page_cache.py), against a bare view in the 
 
 Works in its own database (vstore_bench_storefront, dropped and made anew) on the server
 DATABASE_URL names, and Redis database 14, so the demo data is untouched. The server is the
-production one: gunicorn with deploy/gunicorn.conf.py (2 sync workers here), DEBUG off,
+production one: gunicorn with deploy/gunicorn.conf.py, DEBUG off,
 config.settings.base with persistent connections (CONN_MAX_AGE 600). The only addition is a
 bare view at /bench/bare/ on the shop's host (bench/storefront_site/), which runs the same
 middleware (the shop lookup included) and returns two bytes.
 
 The server runs twice: page cache off, then on (60 s, longer than a run, so "cached" is the hit
-path). Each run measures the bare view, then the two pages, with a load generator on loopback
-(asyncio, one new connection per request: gunicorn's sync workers close each one) holding
---connections requests in flight for --seconds after a warm-up. Figures move 2x with the load
-of this shared 2-core machine: compare the ratios, measured in the same run. With 2 sync
-workers and 32 connections, requests queue: a p99 is at least 32 / (requests per second), so
-p99 ≤ 100 ms needs ≥ 320 req/s from the page, more than the bare view reaches on this machine.
+path). "Uncached" turns off the full-page cache only: the shop data cache (cms/shop_cache.py,
+a few seconds) is part of every render, as in production. Each run measures the bare view, then
+the two pages, holding --connections requests in flight for --seconds after a warm-up. The load
+comes from wrk when it is installed (C, epoll, one thread: it leaves the cores to the server),
+else from an asyncio generator here (one new connection per request, and it takes a good share
+of the CPU). gunicorn runs with the production config's worker count (2 per core) unless
+--workers says otherwise. Figures move with the load of the machine: compare the ratios,
+measured in the same run. In a closed loop, a p99 is at least connections / (requests per
+second): p99 ≤ 100 ms at 32 connections needs ≥ 320 req/s from the page.
 --limit-set-calls serves with django-tenants' TENANT_LIMIT_SET_CALLS to show what it changes.
 """
 
@@ -26,6 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -125,16 +130,19 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn -c deploy/gunicorn.conf.py, 2 workers, on a loopback port."""
+    """gunicorn -c deploy/gunicorn.conf.py on a loopback port."""
 
-    def __init__(self, env: dict[str, str], *, page_cache_seconds: int, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], *, page_cache_seconds: int, log: Path, workers: int | None
+    ) -> None:
         self.port = free_port()
         env = dict(
             env,
             GUNICORN_BIND=f"127.0.0.1:{self.port}",
-            GUNICORN_WORKERS="2",
             VSTORE_PAGE_CACHE_SECONDS=str(page_cache_seconds),
         )
+        if workers:  # else the production config's own count
+            env["GUNICORN_WORKERS"] = str(workers)
         self.log = log.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
@@ -192,12 +200,15 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    wrk: dict[str, float] | None = None  # wrk's own figures, when wrk made the load
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        return self.wrk["rps"] if self.wrk else self.requests / self.seconds
 
     def pct(self, q: float) -> float:
+        if self.wrk:
+            return self.wrk[{0.5: "p50", 0.99: "p99"}[q]]
         data = sorted(self.latencies_ms)
         return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
 
@@ -234,14 +245,52 @@ async def load(port: int, path: str, *, connections: int, seconds: float, warmup
     return count, errors, latencies, time.perf_counter() - measure_from
 
 
-def measure(port: int, name: str, path: str, args: argparse.Namespace) -> Result:
-    count, errors, latencies, elapsed = asyncio.run(
-        load(port, path, connections=args.connections, seconds=args.seconds, warmup=args.warmup)
+WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port: int, path: str, *, connections: int, seconds: float) -> dict[str, float]:
+    """One wrk run (C, epoll, one thread): req/s, p50 and p99 in ms, requests and errors."""
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+         "-H", f"Host: {HOST}", "-H", "Accept-Language: zh-hans",
+         f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    out = done.stdout
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * WRK_UNITS[m.group(2)] if m else float("nan")
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (
+        sum(int(x) for x in socket.groups()) if socket else 0
     )
-    result = Result(name, count, errors, min(elapsed, args.seconds), latencies)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "requests": requests,
+        "errors": errors,
+    }
+
+
+def measure(port: int, name: str, path: str, args: argparse.Namespace) -> Result:
+    if args.loadgen == "wrk":
+        wrk(port, path, connections=args.connections, seconds=args.warmup)  # warm-up, dropped
+        w = wrk(port, path, connections=args.connections, seconds=args.seconds)
+        result = Result(name, int(w["requests"]), int(w["errors"]), args.seconds, [])
+        result.wrk = w
+    else:
+        count, errors, latencies, elapsed = asyncio.run(
+            load(port, path, connections=args.connections, seconds=args.seconds, warmup=args.warmup)
+        )
+        result = Result(name, count, errors, min(elapsed, args.seconds), latencies)
     print(
         f"  {name:28s} {result.rps:8.0f} req/s  p50 {result.pct(0.5):6.1f} ms"
-        f"  p99 {result.pct(0.99):6.1f} ms  ({count} requests, {errors} errors)",
+        f"  p99 {result.pct(0.99):6.1f} ms  ({result.requests} requests, {result.errors} errors)",
         flush=True,
     )
     return result
@@ -252,6 +301,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured per case")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers (default: deploy/gunicorn.conf.py's, 2 per core)",
+    )
+    parser.add_argument(
+        "--loadgen",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="wrk (C, default when installed) or the asyncio one (one connection per request)",
+    )
+    parser.add_argument(
+        "--data-cache-seconds",
+        type=int,
+        default=None,
+        help="VSTORE_SHOP_DATA_CACHE_SECONDS for the server (0: off; default: the settings')",
+    )
     parser.add_argument(
         "--limit-set-calls",
         action="store_true",
@@ -264,14 +331,22 @@ def main() -> None:
     env = environment(var_dir)
     if args.limit_set_calls:
         env["BENCH_TENANT_LIMIT_SET_CALLS"] = "1"
+    if args.data_cache_seconds is not None:
+        env["VSTORE_SHOP_DATA_CACHE_SECONDS"] = str(args.data_cache_seconds)
     os.environ.update(env)
     paths = setup_data()
     print(f"article with {CARDS} cards: {paths['article']}; product page: {paths['product']}")
 
     results: dict[str, Result] = {}
     for label, seconds in (("uncached", 0), ("cached", 60)):
-        print(f"\ngunicorn, 2 sync workers, page cache {label} ({seconds} s):", flush=True)
-        server = Server(env, page_cache_seconds=seconds, log=var_dir / f"gunicorn-{label}.log")
+        workers = args.workers or "production config's"
+        print(f"\ngunicorn, {workers} sync workers, page cache {label} ({seconds} s):", flush=True)
+        server = Server(
+            env,
+            page_cache_seconds=seconds,
+            log=var_dir / f"gunicorn-{label}.log",
+            workers=args.workers,
+        )
         try:
             server.wait_ready("/bench/bare/")
             for path in paths.values():  # first renders (templates, site root) outside timing
@@ -287,8 +362,14 @@ def main() -> None:
             server.stop()
 
     print(
-        f"\n{args.connections} connections, {args.seconds:.0f} s each, on a shared 2-core machine"
-        f"{', TENANT_LIMIT_SET_CALLS' if args.limit_set_calls else ''}; load average: "
+        f"\n{args.connections} connections, {args.seconds:.0f} s each, load from {args.loadgen},"
+        f" {os.cpu_count()} cores"
+        + (
+            f", shop data cache {args.data_cache_seconds} s"
+            if args.data_cache_seconds is not None
+            else ""
+        )
+        + f"{', TENANT_LIMIT_SET_CALLS' if args.limit_set_calls else ''}; load average: "
         + " ".join(f"{x:.1f}" for x in os.getloadavg())
     )
     print(f"{'case':24s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'÷ bare':>7s}  target")

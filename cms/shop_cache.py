@@ -104,8 +104,9 @@ def bump_on_signal(sender: Any, **kwargs: Any) -> None:
 
 
 class ShopSiteMiddleware:
-    """Give Wagtail the shop's Site for this host from the cache (Wagtail otherwise queries it
-    on every request). Place after the tenant middleware and before the page cache."""
+    """Give Wagtail the shop's Site for this host, with its home page, from the cache (Wagtail
+    otherwise reads both on every request). Place after the tenant middleware and before the
+    page cache."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -114,7 +115,14 @@ class ShopSiteMiddleware:
         if seconds() and _in_shop():
             from wagtail.models import Site
 
-            key = f"site:{request.get_host()}"
+            def find() -> Site | None:
+                site = Site.find_for_request(request)
+                if site is not None:
+                    # Routing starts from site.root_page.specific: keep the home page in its
+                    # specific form too (a content-type and a page read fewer per request).
+                    site.root_page = site.root_page.specific
+                return site
+
             # Wagtail keeps the request's Site in this attribute; find_for_request reads it.
-            request._wagtail_site = cached(key, lambda: Site.find_for_request(request), request)
+            request._wagtail_site = cached(f"site:{request.get_host()}", find, request)
         return self.get_response(request)

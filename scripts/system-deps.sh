@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # System libraries VStore needs beyond Python: WeasyPrint's Pango and HarfBuzz subsetter (without
 # libharfbuzz-subset0 a CJK invoice takes ~10 s instead of ~0.2 s), CJK fonts, Debian's Chromium
-# for the browser tests, and gettext to compile the translations. Installs what is missing on
-# Debian as root; elsewhere it says exactly what to install.
+# for the browser tests, gettext to compile the translations, and wrk to load the storefront
+# bench. Installs what is missing on Debian as root; elsewhere it says exactly what to install.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-noto-cjk chromium poppler-utils gettext)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-noto-cjk chromium poppler-utils gettext wrk)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -41,8 +41,9 @@ def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(s
 
     assert all(f"商品{i}" in html for i in range(6))
     assert f'href="/shop/p/{listings[0].pk}/"' in html
-    # Site, appearance settings, the shop page's URL and the three card reads.
-    assert cached == uncached - 6, (uncached, cached)
+    # Site, the home page (its content type and specific row), appearance settings, the shop
+    # page's URL and the three card reads.
+    assert cached == uncached - 8, (uncached, cached)
 
 
 def test_the_creators_listing_edit_shows_on_the_next_view(
