@@ -80,8 +80,14 @@ def cached(name: str, build: Callable[[], T], request: HttpRequest | None = None
 
 
 def ids_key(ids: set[int]) -> str:
-    joined = ",".join(str(i) for i in sorted(ids))
-    return joined if len(joined) <= 80 else hashlib.sha256(joined.encode()).hexdigest()[:32]
+    return text_key(",".join(str(i) for i in sorted(ids)))
+
+
+def text_key(text: str) -> str:
+    """TEXT as a key part: itself when short and plain, else a digest (slugs may be Chinese)."""
+    if len(text) <= 80 and text.isascii():
+        return text
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def bump() -> None:

@@ -41,9 +41,9 @@ def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(s
 
     assert all(f"商品{i}" in html for i in range(6))
     assert f'href="/shop/p/{listings[0].pk}/"' in html
-    # Site, the home page (its content type and specific row), appearance settings, the shop
-    # page's URL and the three card reads.
-    assert cached == uncached - 8, (uncached, cached)
+    # Site, the home page (its content type and specific row), the article (page, content
+    # type, specific row), appearance settings, the shop page's URL and the three card reads.
+    assert cached == uncached - 11, (uncached, cached)
 
 
 def test_the_creators_listing_edit_shows_on_the_next_view(
@@ -102,6 +102,21 @@ def test_appearance_and_shop_page_moves_show_at_once(
     html = get(shop_client, "a.localhost", f"/{article.slug}/").text
     assert "新的店铺口号" in html
     assert f'href="/haowu/p/{listing.pk}/"' in html
+    assert get(shop_client, "a.localhost", f"/haowu/p/{listing.pk}/").status_code == 200
+    assert get(shop_client, "a.localhost", f"/shop/p/{listing.pk}/").status_code == 404
+
+
+def test_an_unpublished_article_is_gone_at_once(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    article = article_make(shops.a, [], slug="going")
+    assert get(shop_client, "a.localhost", "/going/").status_code == 200
+
+    with tenant_context(shops.a), django_capture_on_commit_callbacks(execute=True):
+        article.unpublish()
+    connection.set_schema_to_public()
+
+    assert get(shop_client, "a.localhost", "/going/").status_code == 404
 
 
 def test_two_shops_with_the_same_listing_number_each_see_their_own_card(shops, shop_client):
