@@ -9,7 +9,7 @@ class CmsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
-        from wagtail.models import Page, Site
+        from wagtail.models import Page, PageViewRestriction, Site
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from storefront.models import Listing, ListingItem
@@ -18,7 +18,7 @@ class CmsConfig(AppConfig):
         from .models import ShopSettings
 
         # What the shop data cache (shop_cache.py) shows: a change starts a new generation.
-        for model in (Listing, ListingItem, ShopSettings, Site):
+        for model in (Listing, ListingItem, ShopSettings, Site, PageViewRestriction):
             post_save.connect(
                 shop_cache.bump_on_signal,
                 sender=model,

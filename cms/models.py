@@ -68,7 +68,7 @@ class ShopSettings(BaseSiteSetting):
         if not hasattr(request, attr):
             site = Site.find_for_request(request)
             if site is not None:
-                found = cached(f"appearance:{site.pk}", lambda: cls.for_site(site), request)
+                found = cached(f"appearance:{site.pk}", lambda: cls.for_site(site))
                 setattr(request, attr, found)
         return super().for_request(request)
 
@@ -186,7 +186,23 @@ def cards_context(listings, request) -> list[dict]:
     return cards
 
 
-class HomePage(SeoMixin, Page):
+class NoPrivacyReadMixin:
+    """Wagtail checks every served page's view restrictions (private pages), two reads per
+    request. Almost no shop has any: while the shop data cache says this one has none, the
+    check reads nothing. Making a page private saves a PageViewRestriction, which starts a new
+    generation, so the next request checks for real."""
+
+    def get_view_restrictions(self):
+        from wagtail.models import PageViewRestriction
+
+        from .shop_cache import cached
+
+        if not cached("has-private-pages", PageViewRestriction.objects.exists):
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
+
+
+class HomePage(NoPrivacyReadMixin, SeoMixin, Page):
     intro = RichTextField(_("introduction"), blank=True)
     featured = StreamField(
         [("product", ListingChooserBlock(label=_("Product")))],
@@ -231,7 +247,7 @@ class HomePage(SeoMixin, Page):
             found = self.get_children().filter(slug=slug).first()
             return found.specific if found is not None else None
 
-        subpage = cached(f"child:{self.pk}:{text_key(slug)}", child, request)
+        subpage = cached(f"child:{self.pk}:{text_key(slug)}", child)
         if subpage is None:
             raise Http404
         subpage._cached_parent_obj = self  # as Wagtail does: get_parent() needs no query
@@ -247,7 +263,7 @@ class HomePage(SeoMixin, Page):
         return context
 
 
-class AboutPage(SeoMixin, Page):
+class AboutPage(NoPrivacyReadMixin, SeoMixin, Page):
     body = RichTextField(_("about me"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
@@ -260,7 +276,7 @@ class AboutPage(SeoMixin, Page):
         return text_excerpt(self.body)
 
 
-class ArticlePage(SeoMixin, Page):
+class ArticlePage(NoPrivacyReadMixin, SeoMixin, Page):
     summary = models.CharField(_("summary"), max_length=200, blank=True)
     body = StreamField(
         [
@@ -322,7 +338,7 @@ def _int_param(request, name: str) -> int | None:
     return value if value >= 0 else None
 
 
-class ShopIndexPage(SeoMixin, RoutablePageMixin, Page):
+class ShopIndexPage(NoPrivacyReadMixin, SeoMixin, RoutablePageMixin, Page):
     """All the shop's goods, and a product page for each at p/<listing id>/."""
 
     intro = RichTextField(_("introduction"), blank=True)

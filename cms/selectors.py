@@ -45,7 +45,7 @@ def listings_by_id(ids: Iterable[int], request=None) -> dict[int, Listing]:
     def fetch() -> dict[int, Listing]:
         return {listing.pk: listing for listing in card_listings().filter(pk__in=wanted)}
 
-    return cached(f"listings:{ids_key(wanted)}", fetch, request)
+    return cached(f"listings:{ids_key(wanted)}", fetch)
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def product_url_base(request=None) -> str:
     # The URL is relative to the request's site (Wagtail gives a full one for another site's
     # page): the key names the host.
     host = request.get_host() if request is not None else ""
-    base = cached(f"shop-url:{host}", find, request)
+    base = cached(f"shop-url:{host}", find)
     if request is not None:
         request._vstore_product_url_base = base
     return base

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -39,6 +40,10 @@ GENERATION_KEY = "shopdata:generation"
 # Long enough to outlive every entry made under it; a lost generation only means a new one.
 GENERATION_SECONDS = 24 * 3600
 _MISSING = object()
+# The generations one request has read, by schema (set by ShopSiteMiddleware for the request).
+_request_generations: ContextVar[dict[str, str] | None] = ContextVar(
+    "shop_generations", default=None
+)
 
 
 def seconds() -> int:
@@ -49,29 +54,30 @@ def _in_shop() -> bool:
     return connection.schema_name != get_public_schema_name()
 
 
-def _generation(request: HttpRequest | None) -> str:
-    """This shop's current generation, read once per request."""
-    if request is not None:
-        known = getattr(request, "_vstore_shop_generation", None)
-        if known is not None:
-            return known
+def _generation() -> str:
+    """This shop's current generation: read once per request (and per schema, should a request
+    visit another shop's), every time outside requests."""
+    memo = _request_generations.get()
+    schema = connection.schema_name
+    if memo is not None and schema in memo:
+        return memo[schema]
     generation = cache.get(GENERATION_KEY)
     if generation is None:
         generation = uuid.uuid4().hex[:12]
         # add(): if another process made one meanwhile, use theirs.
         if not cache.add(GENERATION_KEY, generation, GENERATION_SECONDS):
             generation = cache.get(GENERATION_KEY) or generation
-    if request is not None:
-        request._vstore_shop_generation = generation
+    if memo is not None:
+        memo[schema] = generation
     return generation
 
 
-def cached(name: str, build: Callable[[], T], request: HttpRequest | None = None) -> T:
+def cached(name: str, build: Callable[[], T]) -> T:
     """BUILD()'s value under NAME for this shop, from the cache when it is there."""
     ttl = seconds()
     if not ttl or not _in_shop():
         return build()
-    key = f"shopdata:{_generation(request)}:{name}"
+    key = f"shopdata:{_generation()}:{name}"
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = build()
@@ -98,9 +104,13 @@ def bump() -> None:
     schema = connection.schema_name
 
     def replace() -> None:
+        generation = uuid.uuid4().hex[:12]
         # The commit may run after the caller left the shop's schema: name it explicitly.
         with schema_context(schema):
-            cache.set(GENERATION_KEY, uuid.uuid4().hex[:12], GENERATION_SECONDS)
+            cache.set(GENERATION_KEY, generation, GENERATION_SECONDS)
+        memo = _request_generations.get()
+        if memo is not None:  # the rest of this request sees the change too
+            memo[schema] = generation
 
     transaction.on_commit(replace)
 
@@ -111,13 +121,22 @@ def bump_on_signal(sender: Any, **kwargs: Any) -> None:
 
 class ShopSiteMiddleware:
     """Give Wagtail the shop's Site for this host, with its home page, from the cache (Wagtail
-    otherwise reads both on every request). Place after the tenant middleware and before the
-    page cache."""
+    otherwise reads both on every request), and read the shop's generation once per request.
+    Place after the tenant middleware and before the page cache."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_generations.set({})
+        try:
+            self._site(request)
+            return self.get_response(request)
+        finally:
+            _request_generations.reset(token)
+
+    @staticmethod
+    def _site(request: HttpRequest) -> None:
         if seconds() and _in_shop():
             from wagtail.models import Site
 
@@ -130,5 +149,4 @@ class ShopSiteMiddleware:
                 return site
 
             # Wagtail keeps the request's Site in this attribute; find_for_request reads it.
-            request._wagtail_site = cached(f"site:{request.get_host()}", find, request)
-        return self.get_response(request)
+            request._wagtail_site = cached(f"site:{request.get_host()}", find)

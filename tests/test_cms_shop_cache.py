@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
+from wagtail.models import PageViewRestriction
 
 from cms.models import ShopIndexPage, ShopSettings
 from storefront.models import Listing
@@ -41,9 +42,10 @@ def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(s
 
     assert all(f"商品{i}" in html for i in range(6))
     assert f'href="/shop/p/{listings[0].pk}/"' in html
-    # Site, the home page (its content type and specific row), the article (page, content
-    # type, specific row), appearance settings, the shop page's URL and the three card reads.
-    assert cached == uncached - 11, (uncached, cached)
+    # Cached: the Site, the home page's specific row, the article (page, content type, specific
+    # row), the private-page check (two), appearance settings, the shop page's URL and the three
+    # card reads. Only the shop's own lookup by host is left.
+    assert (uncached, cached) == (13, 1)
 
 
 def test_the_creators_listing_edit_shows_on_the_next_view(
@@ -142,3 +144,20 @@ def test_two_shops_with_the_same_listing_number_each_see_their_own_card(shops, s
     # And on the product page, which reads the same cache.
     product_b = get(shop_client, "b.localhost", f"/shop/p/{theirs.pk}/").text
     assert "B店的奶瓶" in product_b and "A店的围兜" not in product_b
+
+
+def test_a_page_made_private_is_private_at_once(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    article = article_make(shops.a, [], slug="secret")
+    assert "好物分享" in get(shop_client, "a.localhost", "/secret/").text
+
+    with tenant_context(shops.a), django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.create(
+            page=article, restriction_type=PageViewRestriction.PASSWORD, password="only-fans"
+        )
+    connection.set_schema_to_public()
+
+    page = get(shop_client, "a.localhost", "/secret/")
+    assert "好物分享" not in page.text
+    assert 'name="password"' in page.text
