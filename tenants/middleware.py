@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 from wagtail.contrib.redirects.middleware import RedirectMiddleware
+
+
+def _host_key(hostname: str) -> str:
+    return f"shop-by-host:{hostname}"
+
+
+def shop_by_host_forget(hostnames: list[str]) -> None:
+    """Drop the cached shop of HOSTNAMES once the transaction commits (a suspension, a domain
+    moved or removed must route the next request anew)."""
+
+    def forget() -> None:
+        with schema_context(get_public_schema_name()):  # where the middleware keeps them
+            cache.delete_many([_host_key(h) for h in hostnames])
+
+    transaction.on_commit(forget)
 
 
 class ShopMiddleware(TenantMainMiddleware):
     """django-tenants' host → schema routing, plus: a suspended shop shows visitors a notice
-    and keeps its admin closed to its creator until staff resume it."""
+    and keeps its admin closed to its creator until staff resume it.
+
+    The shop for a host is kept in the cache for VSTORE_SHOP_DATA_CACHE_SECONDS (the one query
+    every request made); saving or deleting a shop or a domain forgets its hosts (apps.py)."""
+
+    def get_tenant(self, domain_model, hostname):
+        seconds = int(getattr(settings, "VSTORE_SHOP_DATA_CACHE_SECONDS", 0) or 0)
+        if not seconds:
+            return super().get_tenant(domain_model, hostname)
+        key = _host_key(hostname)  # the schema is public here: one key per host, platform-wide
+        tenant = cache.get(key)
+        if tenant is None:
+            tenant = super().get_tenant(domain_model, hostname)  # unknown hosts: not cached
+            cache.set(key, tenant, seconds)
+        return tenant
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         response = super().process_request(request)

@@ -10,9 +10,11 @@ from django.test import override_settings
 from django_tenants.utils import tenant_context
 from wagtail.models import PageViewRestriction
 
+from catalog.testing import staff_make
 from cms.models import ShopIndexPage, ShopSettings
 from storefront.models import Listing
 from storefront.services import listing_update
+from tenants.services import shop_suspend
 
 from .test_cms_cards import article_make, card, get, listing_make, page_queries
 
@@ -42,10 +44,10 @@ def test_a_second_view_reads_site_appearance_shop_url_and_cards_from_the_cache(s
 
     assert all(f"商品{i}" in html for i in range(6))
     assert f'href="/shop/p/{listings[0].pk}/"' in html
-    # Cached: the Site, the home page's specific row, the article (page, content type, specific
-    # row), the private-page check (two), appearance settings, the shop page's URL and the three
-    # card reads. Only the shop's own lookup by host is left.
-    assert (uncached, cached) == (13, 1)
+    # Cached: the shop for the host, the Site, the home page's specific row, the article (page,
+    # content type, specific row), the private-page check (two), appearance settings, the shop
+    # page's URL and the three card reads.
+    assert (uncached, cached) == (13, 0)
 
 
 def test_the_creators_listing_edit_shows_on_the_next_view(
@@ -161,3 +163,16 @@ def test_a_page_made_private_is_private_at_once(
     page = get(shop_client, "a.localhost", "/secret/")
     assert "好物分享" not in page.text
     assert 'name="password"' in page.text
+
+
+def test_a_suspended_shop_is_closed_on_the_next_request(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    article = article_make(shops.a, [], slug="open")
+    assert get(shop_client, "a.localhost", "/open/").status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_suspend(tenant=shops.a, actor=staff_make(), reason="资质待核")
+
+    assert get(shop_client, "a.localhost", f"/{article.slug}/").status_code == 403
+    assert get(shop_client, "b.localhost", "/").status_code == 200
