@@ -13,12 +13,21 @@ class CmsConfig(AppConfig):
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from storefront.models import Listing, ListingItem
+        from storefront.review_models import Review, ReviewPhoto
 
         from . import shop_cache
         from .models import ShopSettings
 
         # What the shop data cache (shop_cache.py) shows: a change starts a new generation.
-        for model in (Listing, ListingItem, ShopSettings, Site, PageViewRestriction):
+        for model in (
+            Listing,
+            ListingItem,
+            Review,
+            ReviewPhoto,
+            ShopSettings,
+            Site,
+            PageViewRestriction,
+        ):
             post_save.connect(
                 shop_cache.bump_on_signal,
                 sender=model,

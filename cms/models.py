@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin
@@ -69,7 +70,8 @@ class ShopSettings(BaseSiteSetting):
             site = Site.find_for_request(request)
             if site is not None:
                 found = cached(f"appearance:{site.pk}", lambda: cls.for_site(site))
-                setattr(request, attr, found)
+                # A copy: Wagtail hangs the request on it, and the cached one is shared.
+                setattr(request, attr, copy.copy(found))
         return super().for_request(request)
 
 

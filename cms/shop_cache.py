@@ -12,7 +12,8 @@ Freshness:
 - Every key carries the shop's generation, a token replaced (after commit) whenever the shop
   changes something these reads show: a listing or its prices, a page published, unpublished,
   moved or deleted, its appearance settings or its Site. The creator sees her edit at once.
-- What changes outside the shop shows within the TTL: stock and prices in the shared catalog,
+- What changes outside the shop shows within twice the TTL (a process may keep an entry in
+  memory for a TTL after it was made): stock and prices in the shared catalog,
   a supplier suspended. Cards may say "in stock" a few seconds longer than true; checkout
   reserves stock with a checked UPDATE and re-reads prices, so nothing is sold on a stale card.
 
@@ -24,6 +25,7 @@ listing id or Site id. The generation is per shop for the same reason.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -40,6 +42,9 @@ GENERATION_KEY = "shopdata:generation"
 # Long enough to outlive every entry made under it; a lost generation only means a new one.
 GENERATION_SECONDS = 24 * 3600
 _MISSING = object()
+# This process's copies of entries, by schema and key: (expires at, value). Bounded.
+LOCAL_ENTRIES = 2000
+_local: dict[str, tuple[float, Any]] = {}
 # The generations one request has read, by schema (set by ShopSiteMiddleware for the request).
 _request_generations: ContextVar[dict[str, str] | None] = ContextVar(
     "shop_generations", default=None
@@ -73,16 +78,37 @@ def _generation() -> str:
 
 
 def cached(name: str, build: Callable[[], T]) -> T:
-    """BUILD()'s value under NAME for this shop, from the cache when it is there."""
+    """BUILD()'s value under NAME for this shop: from this process's memory, else from the
+    shared cache, else built and stored in both.
+
+    An entry's key carries the generation, so what it holds never changes: a process may keep
+    it in memory too (no round trip, no unpickling), for the same TTL. Values kept in memory are
+    shared by the requests this process serves one after another (sync workers): callers treat
+    them as read-only, or copy what they must annotate (ShopSettings.for_request)."""
     ttl = seconds()
     if not ttl or not _in_shop():
         return build()
     key = f"shopdata:{_generation()}:{name}"
+    local_key = f"{connection.schema_name}:{key}"
+    now = time.monotonic()
+    held = _local.get(local_key)
+    if held is not None and held[0] > now:
+        return held[1]
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = build()
         cache.set(key, value, ttl)
+    if len(_local) >= LOCAL_ENTRIES:
+        _local_prune(now)
+    _local[local_key] = (now + ttl, value)
     return value
+
+
+def _local_prune(now: float) -> None:
+    for k in [k for k, (expires, _) in _local.items() if expires <= now]:
+        del _local[k]
+    if len(_local) >= LOCAL_ENTRIES:  # all fresh: a busy process with many shops; start over
+        _local.clear()
 
 
 def ids_key(ids: set[int]) -> str:

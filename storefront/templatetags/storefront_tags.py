@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from cms.shop_cache import cached
+
 from ..reviews import listing_rating, listing_reviews
 
 register = template.Library()
@@ -11,8 +13,12 @@ register = template.Library()
 
 @register.inclusion_tag("storefront/reviews_block.html")
 def listing_reviews_block(listing) -> dict:
-    """This shop's visible reviews of LISTING with their average (a fixed 3 queries)."""
-    return {
-        "rating": listing_rating(listing_id=listing.pk),
-        "reviews": listing_reviews(listing_id=listing.pk),
-    }
+    """This shop's visible reviews of LISTING with their average (a fixed 3 queries), kept in
+    the shop data cache: a review written, hidden or shown starts a new generation."""
+    return cached(
+        f"reviews:{listing.pk}",
+        lambda: {
+            "rating": listing_rating(listing_id=listing.pk),
+            "reviews": listing_reviews(listing_id=listing.pk),
+        },
+    )
