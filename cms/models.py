@@ -400,7 +400,7 @@ class ShopIndexPage(NoPrivacyReadMixin, SeoMixin, RoutablePageMixin, Page):
     def product(self, request, listing_id: int):
         from .selectors import listing_card, listing_images, listings_by_id
 
-        listing = listings_by_id([listing_id], request).get(listing_id)
+        listing = listings_by_id([listing_id]).get(listing_id)
         if listing is None:
             raise Http404
         card = listing_card(listing)

@@ -34,7 +34,7 @@ def card_listings() -> QuerySet[Listing]:
     )
 
 
-def listings_by_id(ids: Iterable[int], request=None) -> dict[int, Listing]:
+def listings_by_id(ids: Iterable[int]) -> dict[int, Listing]:
     """The listings among IDS that still exist in this shop, by id (deleted ones are missing).
     Kept briefly in the shop data cache (shop_cache.py): stock on a card may lag a few
     seconds; checkout reads it again."""
