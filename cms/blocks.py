@@ -65,12 +65,13 @@ class ProductCardBlock(blocks.StructBlock):
     def get_context(self, value, parent_context=None):
         context = super().get_context(value, parent_context=parent_context)
         context.update(_card_context(value.get("listing"), parent_context))
+        context.update(note=value.get("note"), single=True)
         return context
 
     class Meta:
         icon = "tag"
         label = _("Product card")
-        template = "cms/blocks/product_card.html"
+        template = "cms/blocks/card.html"
 
 
 class ProductGridBlock(blocks.StructBlock):

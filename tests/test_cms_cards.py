@@ -70,6 +70,7 @@ def test_card_shows_picture_title_lowest_price_live_stock_and_a_buy_now_form(sho
     assert "¥88.00" in html  # the lowest price of the variants on sale
     assert "14 in stock" in html  # both variants' live stock
     assert "真心推荐" in html
+    assert re.search(r'<div class="pc-single">\s*<article class="pc pc-available"', html)
     assert re.search(r'<img class="pc-img" src="[^"]+\.png"', html)
     assert f'href="/shop/p/{listing.pk}/"' in html
     form = re.search(
