@@ -83,8 +83,9 @@ def cached(name: str, build: Callable[[], T]) -> T:
 
     An entry's key carries the generation, so what it holds never changes: a process may keep
     it in memory too (no round trip, no unpickling), for the same TTL. Values kept in memory are
-    shared by the requests this process serves one after another (sync workers): callers treat
-    them as read-only, or copy what they must annotate (ShopSettings.for_request)."""
+    shared by the requests this process serves (one after another in gunicorn's sync workers,
+    side by side in runserver's threads): callers treat them as read-only, or copy what they
+    must annotate (ShopSettings.for_request)."""
     ttl = seconds()
     if not ttl or not _in_shop():
         return build()
@@ -105,8 +106,10 @@ def cached(name: str, build: Callable[[], T]) -> T:
 
 
 def _local_prune(now: float) -> None:
-    for k in [k for k, (expires, _) in _local.items() if expires <= now]:
-        del _local[k]
+    # A copy of the items: under a threaded server (runserver) another request may add one.
+    for k, (expires, _) in list(_local.items()):
+        if expires <= now:
+            _local.pop(k, None)
     if len(_local) >= LOCAL_ENTRIES:  # all fresh: a busy process with many shops; start over
         _local.clear()
 

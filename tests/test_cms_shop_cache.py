@@ -176,3 +176,18 @@ def test_a_suspended_shop_is_closed_on_the_next_request(
 
     assert get(shop_client, "a.localhost", f"/{article.slug}/").status_code == 403
     assert get(shop_client, "b.localhost", "/").status_code == 200
+
+
+def test_the_in_process_copy_stays_bounded_and_right(shops, monkeypatch):
+    from cms import shop_cache
+
+    monkeypatch.setattr(shop_cache, "LOCAL_ENTRIES", 3)
+    monkeypatch.setattr(shop_cache, "_local", {})
+    with tenant_context(shops.a):
+        values = [shop_cache.cached(f"n{i}", lambda i=i: i * 10) for i in range(10)]
+        again = [shop_cache.cached(f"n{i}", lambda: -1) for i in range(10)]
+    connection.set_schema_to_public()
+
+    assert values == [i * 10 for i in range(10)]
+    assert again == values  # from memory or from Redis, never rebuilt
+    assert len(shop_cache._local) <= 3
