@@ -81,7 +81,6 @@ from billing.services import sandbox_trade_pay
 from catalog.models import SKU
 from storefront.models import Order
 from storefront.orders import (
-    Buyer,
     OutOfStock,
     Want,
     order_expire,
@@ -91,22 +90,12 @@ from storefront.orders import (
     orders_expire_due,
 )
 
+from .storefront_helpers import BUYER
 from .test_payments_sandbox import post_notification
 
 CAPTURED = (Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
 S = SupplierOrder.Status
 R = ReturnCase.Status
-
-BUYER = Buyer(
-    mobile="13700137000",
-    email="",
-    recipient="张小花",
-    recipient_phone="13700137000",
-    province="浙江",
-    city="杭州市",
-    district="西湖区",
-    street="文三路 100 号",
-)
 
 picks = st.integers(min_value=0, max_value=10_000)
 # An order's lines: product index (0..2) → quantity.
