@@ -1,0 +1,78 @@
+"""Who is asking: the client's network address, the one rule every rate limit counts by.
+
+Behind a reverse proxy (deploy/nginx.conf) REMOTE_ADDR is the proxy for every visitor, so
+counting by it puts all buyers in one bucket: ten wrong guesses by one person lock out everyone.
+The proxy names the real client in X-Forwarded-For, but anyone can send that header, so it is
+believed only when the request came from a proxy we run (VSTORE_TRUSTED_PROXIES, addresses or
+CIDR networks). Each trusted proxy appends the address it saw to the right of the header; reading
+from the right and skipping our own proxies, the first address we do not run is the client.
+Anything further left was written by the client and is never believed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, Protocol
+
+from django.conf import settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class HasMeta(Protocol):
+    META: Mapping[str, Any]
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
+
+
+def trusted_networks_parse(value: Iterable[str]) -> tuple[Network, ...]:
+    """VSTORE_TRUSTED_PROXIES as networks; ValueError names the entry that is not one."""
+    proxies = tuple(value)
+    for entry in proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError as exc:
+            raise ValueError(f"not an address or network: {entry!r}") from exc
+    return _networks(proxies)
+
+
+def _address(text: str) -> Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443" as some proxies write it
+        text = text[1 : text.index("]")]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def client_address(request: HasMeta) -> str:
+    """The address of the client that sent REQUEST, as text ("" if the server gave none).
+
+    X-Forwarded-For is read only when REMOTE_ADDR is one of VSTORE_TRUSTED_PROXIES; then the
+    right-most address that is not a trusted proxy is the client. A malformed entry ends the walk
+    (nothing left of it can be believed) and the last trusted hop stands for the client.
+    """
+    remote_text = str(request.META.get("REMOTE_ADDR") or "")
+    remote = _address(remote_text)
+    if remote is None:
+        return remote_text
+    trusted = _networks(tuple(getattr(settings, "VSTORE_TRUSTED_PROXIES", ())))
+    if not trusted or not any(remote in net for net in trusted):
+        return str(remote)
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    client = remote
+    for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+        if not any(address in net for net in trusted):
+            break
+    return str(client)
