@@ -29,11 +29,11 @@ from billing.fulfilment.services import (
 from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
-from catalog.selectors import shipping_fee_fen
 from catalog.services import sku_stock_release, sku_stock_reserve
 
 from .models import Fan, ListingItem, Order, OrderLine, ShareLink
 from .selectors import payment_open_for
+from .shipping import delivery_fees
 
 logger = logging.getLogger(__name__)
 
@@ -112,36 +112,16 @@ def _fan_for(buyer: Buyer) -> Fan:
         return Fan.objects.get(**lookup)
 
 
-def _shipping(items: dict[int, ListingItem], qty: dict[int, int], province: str) -> dict[int, int]:
-    """Delivery fee per item id: each (supplier, template) charged once, on its first line."""
-    groups: dict[int, list[int]] = defaultdict(list)
-    for item_id in sorted(items):
-        groups[items[item_id].sku.product.shipping_template_id].append(item_id)
-    fees: dict[int, int] = {}
-    for item_ids in groups.values():
-        template = items[item_ids[0]].sku.product.shipping_template
-        weight = sum(items[i].sku.product.weight_g * qty[i] for i in item_ids)
-        value = sum(items[i].retail_price_fen * qty[i] for i in item_ids)
-        fee = shipping_fee_fen(
-            template=template, region=province, weight_g=weight, order_value_fen=value
-        )
-        if fee is None:
-            titles = "、".join(items[i].listing.title for i in item_ids)
-            raise ValidationError(
-                _("%(goods)s cannot be delivered to %(province)s.")
-                % {"goods": titles, "province": province},
-                code="no_delivery",
-            )
-        fees[item_ids[0]] = fee
-    return fees
-
-
 def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
     """Prices for the checkout page, from the server's listing (never from the request)."""
     qty = _wants_merge(wants)
     items = _items_load(qty)
     goods = sum(items[i].retail_price_fen * q for i, q in qty.items())
-    shipping = sum(_shipping(items, qty, province).values()) if province else None
+    shipping = (
+        sum(delivery_fees(items=items, quantities=qty, province=province).values())
+        if province
+        else None
+    )
     return {"items": items, "quantities": qty, "goods_fen": goods, "shipping_fen": shipping}
 
 
@@ -176,7 +156,7 @@ def order_place(
     _tenant()
     qty = _wants_merge(wants)
     items = _items_load(qty)
-    fees = _shipping(items, qty, buyer.province)
+    fees = delivery_fees(items=items, quantities=qty, province=buyer.province)
     # Rows that must not be double-used are taken in one order (by SKU id): no deadlocks.
     for item_id in sorted(qty, key=lambda i: items[i].sku_id):
         if not sku_stock_reserve(sku_id=items[item_id].sku_id, quantity=qty[item_id]):
