@@ -18,9 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tablib.exceptions import InvalidDimensions
 
-from . import services
+from .limits import WEIGHT_MAX_G
 from .models import SKU, Category, ReturnPolicy, ShippingTemplate, Supplier
-from .services import PriceTerms
+from .services.common import audit_record, text_clean, whole_number
+from .services.prices import PriceTerms, price_terms_check
+from .services.products import product_create, sku_create
+from .services.stock import stock_parse
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -187,7 +190,7 @@ def stock_import(*, supplier: Supplier, actor: Any, raw: bytes) -> ImportResult:
             )
             continue
         try:
-            value = services.stock_parse(row["stock"])
+            value = stock_parse(row["stock"])
         except ValidationError as exc:
             errors.append((line, _messages(exc)))
             continue
@@ -203,7 +206,7 @@ def stock_import(*, supplier: Supplier, actor: Any, raw: bytes) -> ImportResult:
         locked = SKU.objects.select_for_update().filter(pk__in=updates).order_by("pk")
         for sku in locked:
             SKU.objects.filter(pk=sku.pk).update(stock=updates[sku.pk], updated_at=now)
-        services.audit_record(
+        audit_record(
             actor=actor,
             action="supplier.stock_import",
             supplier=supplier,
@@ -234,20 +237,33 @@ def product_import(*, supplier: Supplier, actor: Any, raw: bytes) -> ImportResul
     for _ref, group in groups.items():
         first_line, head = group[0]
         plan: dict[str, Any] = {"line": first_line, "skus": []}
-        if not head["title"]:
-            errors.append((first_line, _("The title is empty.")))
-        plan["title"] = head["title"]
+        try:
+            plan["title"] = text_clean(head["title"], field="title", max_length=200)
+        except ValidationError as exc:
+            errors.append((first_line, "title: " + _messages(exc)))
+        else:
+            if not plan["title"]:
+                errors.append((first_line, _("The title is empty.")))
+        try:
+            plan["description"] = text_clean(
+                head.get("description", ""), field="description", multiline=True
+            )
+        except ValidationError as exc:
+            errors.append((first_line, "description: " + _messages(exc)))
         category = categories.get(head["category_id"])
         if category is None:
             errors.append((first_line, _("Unknown or closed category %s.") % head["category_id"]))
         plan["category"] = category
-        try:
-            weight = int(head["weight_g"])
-            if weight <= 0:
-                raise ValueError
-            plan["weight_g"] = weight
-        except ValueError:
-            errors.append((first_line, _("weight_g is a whole number of grams above 0.")))
+        weight = whole_number(head["weight_g"])
+        if weight is None or not 0 < weight <= WEIGHT_MAX_G:
+            errors.append(
+                (
+                    first_line,
+                    _("weight_g is a whole number of grams from 1 to %(max)s.")
+                    % {"max": f"{WEIGHT_MAX_G:,}"},
+                )
+            )
+        plan["weight_g"] = weight
         policy = head.get("return_policy") or ReturnPolicy.SEVEN_DAY
         if policy not in ReturnPolicy.values:
             errors.append(
@@ -262,11 +278,10 @@ def product_import(*, supplier: Supplier, actor: Any, raw: bytes) -> ImportResul
         if template is None:
             errors.append((first_line, _("Create a shipping template first, or name yours.")))
         plan["shipping_template"] = template
-        plan["description"] = head.get("description", "")
         codes: set[str] = set()
         for line, row in group:
             try:
-                clean_terms = services.price_terms_check(
+                clean_terms = price_terms_check(
                     PriceTerms(
                         supply_price_fen=row["supply_price_fen"],  # type: ignore[arg-type]
                         suggested_retail_fen=row["suggested_retail_fen"],  # type: ignore[arg-type]
@@ -274,48 +289,58 @@ def product_import(*, supplier: Supplier, actor: Any, raw: bytes) -> ImportResul
                         max_retail_fen=row["max_retail_fen"],  # type: ignore[arg-type]
                     )
                 )
-                stock = services.stock_parse(row["stock"])
+                stock = stock_parse(row["stock"])
                 options = options_parse(row.get("options", ""))
+                code = text_clean(row["sku_code"], field="sku_code", max_length=64)
             except ValidationError as exc:
                 errors.append((line, _messages(exc)))
                 continue
-            if not row["sku_code"] or row["sku_code"] in codes:
+            if not code or code in codes:
                 errors.append((line, _("sku_code is empty or repeated in this product.")))
                 continue
-            codes.add(row["sku_code"])
-            plan["skus"].append((row["sku_code"], options, clean_terms, stock))
+            codes.add(code)
+            plan["skus"].append((code, options, clean_terms, stock))
         plans.append(plan)
     if errors:
         raise CsvImportError(sorted(errors, key=lambda e: e[0] or 0))
 
     result = ImportResult(rows=len(rows))
-    with transaction.atomic():
-        for plan in plans:
-            product = services.product_create(
+    try:
+        _products_write(supplier=supplier, actor=actor, plans=plans, result=result)
+    except ValidationError as exc:  # a rule only the services know (all rows stay unwritten)
+        raise CsvImportError([(None, _messages(exc))]) from exc
+    return result
+
+
+@transaction.atomic
+def _products_write(
+    *, supplier: Supplier, actor: Any, plans: list[dict[str, Any]], result: ImportResult
+) -> None:
+    for plan in plans:
+        product = product_create(
+            supplier=supplier,
+            actor=actor,
+            category=plan["category"],
+            title=plan["title"],
+            weight_g=plan["weight_g"],
+            shipping_template=plan["shipping_template"],
+            description=plan["description"],
+            return_policy=plan["return_policy"],
+        )
+        for code, options, clean_terms, stock in plan["skus"]:
+            sku_create(
+                product=product,
                 supplier=supplier,
                 actor=actor,
-                category=plan["category"],
-                title=plan["title"],
-                weight_g=plan["weight_g"],
-                shipping_template=plan["shipping_template"],
-                description=plan["description"],
-                return_policy=plan["return_policy"],
+                code=code,
+                options=options,
+                terms=clean_terms,
+                stock=stock,
             )
-            for code, options, clean_terms, stock in plan["skus"]:
-                services.sku_create(
-                    product=product,
-                    supplier=supplier,
-                    actor=actor,
-                    code=code,
-                    options=options,
-                    terms=clean_terms,
-                    stock=stock,
-                )
-            result.products_created.append(product.pk)
-        services.audit_record(
-            actor=actor,
-            action="supplier.product_import",
-            supplier=supplier,
-            detail={"rows": len(rows), "products": result.products_created},
-        )
-    return result
+        result.products_created.append(product.pk)
+    audit_record(
+        actor=actor,
+        action="supplier.product_import",
+        supplier=supplier,
+        detail={"rows": result.rows, "products": result.products_created},
+    )

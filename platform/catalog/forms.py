@@ -6,26 +6,32 @@ are put back on the form by the views).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import SafeFormMixin
+from core.money import yuan, yuan_parse
+
+from .limits import FEE_MAX_FEN, PRICE_MAX_FEN, STOCK_MAX, WEIGHT_MAX_G
 from .models import Category, Product, ReturnPolicy, ShippingTemplate, Supplier, SupplierDocument
 from .selectors import category_tree
-from .services import CHECKLIST_ITEMS
+from .services.vetting import CHECKLIST_ITEMS, CHECKLIST_LABELS
 from .uploads import DOCUMENT_MAX_BYTES, IMAGE_MAX_BYTES
 
 
 class YuanField(forms.CharField):
-    """A price typed in yuan ("89.9", "89.90", "89"), cleaned to integer fen.
+    """An amount typed in yuan ("89.9", "89.90", "89", "¥1,299"), cleaned to integer fen from
+    0 to MAX_FEN (a price up to ¥1,000,000 unless told otherwise).
 
-    Decimal, never float: 0.1 + 0.2 must not become 30.000000000000004 fen.
+    Parsed by core.money.yuan_parse (Decimal, never float: 0.1 + 0.2 must not become
+    30.000000000000004 fen), which refuses exponents: "1e9" and "1e99" are errors, not amounts.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, max_fen: int = PRICE_MAX_FEN, **kwargs: Any) -> None:
+        self.max_fen = max_fen
         super().__init__(**kwargs)
         self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": 14})
 
@@ -33,22 +39,22 @@ class YuanField(forms.CharField):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
-        if len(value) > 14:
-            raise ValidationError(_("Enter an amount in yuan, e.g. 89.90."), code="invalid")
+        text = str(value).replace("¥", "").replace("￥", "").replace(",", "").strip()
+        if text.startswith("-"):
+            raise ValidationError(_("A price cannot be negative."), code="negative")
+        if "." in text and len(text.partition(".")[2]) > 2:
+            raise ValidationError(_("At most two decimals (fen)."), code="not_integer")
         try:
-            amount = Decimal(str(value).replace("¥", "").replace(",", "").strip())
-        except InvalidOperation as exc:
+            fen = yuan_parse(text)
+        except ValueError as exc:
             raise ValidationError(
                 _("Enter an amount in yuan, e.g. 89.90."), code="invalid"
             ) from exc
-        if not amount.is_finite():
-            raise ValidationError(_("Enter an amount in yuan, e.g. 89.90."), code="invalid")
-        if amount < 0:
-            raise ValidationError(_("A price cannot be negative."), code="negative")
-        fen = amount * 100
-        if fen != fen.to_integral_value():
-            raise ValidationError(_("At most two decimals (fen)."), code="not_integer")
-        return int(fen)
+        if fen > self.max_fen:
+            raise ValidationError(
+                _("At most %(max)s.") % {"max": yuan(self.max_fen)}, code="too_large"
+            )
+        return fen
 
 
 def category_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
@@ -57,7 +63,7 @@ def category_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
     ]
 
 
-class SupplierRegisterForm(forms.ModelForm):
+class SupplierRegisterForm(SafeFormMixin, forms.ModelForm):
     class Meta:
         model = Supplier
         fields = ["company_name", "credit_code", "contact_name", "contact_phone", "address"]
@@ -75,7 +81,7 @@ class SupplierSignupForm(SupplierRegisterForm):
     field_order = ["username", "email", "password"]
 
 
-class DocumentForm(forms.Form):
+class DocumentForm(SafeFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=SupplierDocument.Kind.choices)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     product = forms.TypedChoiceField(
@@ -95,7 +101,7 @@ class DocumentForm(forms.Form):
         ]
 
 
-class ProductForm(forms.Form):
+class ProductForm(SafeFormMixin, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     category = forms.TypedChoiceField(label=_("Category"), coerce=int)
     description = forms.CharField(
@@ -104,7 +110,7 @@ class ProductForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Simple HTML is kept (paragraphs, lists, bold, links, images)."),
     )
-    weight_g = forms.IntegerField(label=_("Weight (g)"), min_value=1)
+    weight_g = forms.IntegerField(label=_("Weight (g)"), min_value=1, max_value=WEIGHT_MAX_G)
     shipping_template = forms.TypedChoiceField(label=_("Shipping template"), coerce=int)
     return_policy = forms.ChoiceField(
         label=_("Return policy"), choices=ReturnPolicy.choices, initial=ReturnPolicy.SEVEN_DAY
@@ -127,7 +133,7 @@ class ProductForm(forms.Form):
         )
 
 
-class PriceTermsForm(forms.Form):
+class PriceTermsForm(SafeFormMixin, forms.Form):
     supply_price = YuanField(label=_("Supply price (¥)"))
     suggested_retail = YuanField(label=_("Suggested retail price (¥)"))
     min_retail = YuanField(label=_("Minimum retail price (¥)"))
@@ -142,18 +148,18 @@ class SkuForm(PriceTermsForm):
         help_text=_("For example 颜色=红;尺码=M"),
         max_length=300,
     )
-    stock = forms.IntegerField(label=_("Stock"), min_value=0, initial=0)
+    stock = forms.IntegerField(label=_("Stock"), min_value=0, max_value=STOCK_MAX, initial=0)
 
     field_order = ["code", "options", "supply_price", "suggested_retail", "min_retail"]
 
 
-class StockForm(forms.Form):
-    stock = forms.IntegerField(label=_("Stock"), min_value=0)
+class StockForm(SafeFormMixin, forms.Form):
+    stock = forms.IntegerField(label=_("Stock"), min_value=0, max_value=STOCK_MAX)
     # The stock shown when the page was loaded (see services.sku_stock_set).
-    expected = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    expected = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0)
 
 
-class ImageForm(forms.Form):
+class ImageForm(SafeFormMixin, forms.Form):
     file = forms.FileField(
         label=_("Image"),
         help_text=_("JPEG, PNG or WebP, at most %(mb)d MB.")
@@ -163,24 +169,30 @@ class ImageForm(forms.Form):
     alt = forms.CharField(label=_("Description of the image"), max_length=200, required=False)
 
 
-class ShippingTemplateForm(forms.Form):
+class ShippingTemplateForm(SafeFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     default_fee = YuanField(
+        max_fen=FEE_MAX_FEN,
         label=_("Fee for other regions (¥)"),
         required=False,
         help_text=_("Leave empty if you do not deliver to other regions."),
     )
     free_over = YuanField(label=_("Free delivery from order value (¥)"), required=False)
     regions = forms.CharField(
+        max_length=300,
         label=_("Regions with their own fee"),
         required=False,
         help_text=_("Comma-separated, for example 新疆,西藏"),
     )
-    first_kg_fee = YuanField(label=_("Their fee for the first kg (¥)"), required=False)
-    extra_kg_fee = YuanField(label=_("Their fee per extra kg (¥)"), required=False)
+    first_kg_fee = YuanField(
+        max_fen=FEE_MAX_FEN, label=_("Their fee for the first kg (¥)"), required=False
+    )
+    extra_kg_fee = YuanField(
+        max_fen=FEE_MAX_FEN, label=_("Their fee per extra kg (¥)"), required=False
+    )
 
 
-class CsvUploadForm(forms.Form):
+class CsvUploadForm(SafeFormMixin, forms.Form):
     kind = forms.ChoiceField(
         label=_("What the file holds"),
         choices=[("stock", _("Stock of existing SKUs")), ("products", _("New products"))],
@@ -193,7 +205,7 @@ class CsvUploadForm(forms.Form):
 # --- staff --------------------------------------------------------------------------------------
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(SafeFormMixin, forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[
@@ -208,31 +220,27 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        labels = {
-            "qualifications": _("Qualifications checked"),
-            "price_sanity": _("Prices are sane"),
-            "images": _("Images are real and allowed"),
-            "claims": _("No false or forbidden claims (广告法)"),
-        }
         for item in CHECKLIST_ITEMS:
-            self.fields[f"check_{item}"] = forms.BooleanField(label=labels[item], required=False)
+            self.fields[f"check_{item}"] = forms.BooleanField(
+                label=CHECKLIST_LABELS[item], required=False
+            )
 
     def checklist(self) -> dict[str, bool]:
         return {item: bool(self.cleaned_data.get(f"check_{item}")) for item in CHECKLIST_ITEMS}
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(SafeFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class SupplierDecisionForm(forms.Form):
+class SupplierDecisionForm(SafeFormMixin, forms.Form):
     to_status = forms.ChoiceField(label=_("New status"), choices=Supplier.Status.choices)
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class CategoryForm(forms.Form):
+class CategoryForm(SafeFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     parent = forms.TypedChoiceField(label=_("Parent"), required=False, coerce=int, empty_value=None)
     position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
@@ -253,7 +261,7 @@ class CategoryForm(forms.Form):
 # --- creators -----------------------------------------------------------------------------------
 
 
-class CatalogFilterForm(forms.Form):
+class CatalogFilterForm(SafeFormMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     category = forms.TypedChoiceField(
         label=_("Category"), required=False, coerce=int, empty_value=None

@@ -63,6 +63,8 @@ class SupplierStatusChange(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("supplier status change")
+        verbose_name_plural = _("supplier status changes")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -98,6 +100,8 @@ class SupplierDocument(models.Model):
     is_withdrawn = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("supplier document")
+        verbose_name_plural = _("supplier documents")
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self) -> str:
@@ -147,6 +151,8 @@ class ShippingTemplate(models.Model):
     )
 
     class Meta:
+        verbose_name = _("shipping template")
+        verbose_name_plural = _("shipping templates")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -160,6 +166,8 @@ class ShippingRule(models.Model):
     extra_kg_fee_fen = models.PositiveIntegerField(_("fee per extra kg (fen)"), default=0)
 
     class Meta:
+        verbose_name = _("shipping rule")
+        verbose_name_plural = _("shipping rules")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -254,6 +262,8 @@ class ProductImage(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
@@ -313,6 +323,8 @@ class VettingEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("vetting event")
+        verbose_name_plural = _("vetting events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -347,6 +359,8 @@ class PriceChange(models.Model):
     flagged_listings = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("price change")
+        verbose_name_plural = _("price changes")
         ordering = ["-created_at", "-id"]
         constraints = [
             # One open proposal per SKU keeps "what will apply" unambiguous.
@@ -359,6 +373,61 @@ class PriceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id}: {self.status}"
+
+
+class ImageChange(models.Model):
+    """A change to an approved product's images (add, remove, reorder); it applies only once
+    staff approve, like a PriceChange. Until then shops keep showing the images as they were:
+    an added image waits hidden (ProductImage.is_hidden), a removed one stays shown."""
+
+    class Kind(models.TextChoices):
+        ADD = "add", _("add an image")
+        REMOVE = "remove", _("remove an image")
+        REORDER = "reorder", _("reorder the images")
+
+    Status = PriceChange.Status
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="image_changes")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The image added or removed; empty for a reorder.
+    image = models.ForeignKey(
+        ProductImage, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    # For a reorder: the shown images' ids in their new order.
+    order = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=PriceChange.Status.choices, default="pending"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("image change")
+        verbose_name_plural = _("image changes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open change per image, and one open reorder per product.
+            models.UniqueConstraint(
+                fields=["image"],
+                condition=Q(status="pending", image__isnull=False),
+                name="catalog_imagechange_one_pending_per_image",
+            ),
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(status="pending", kind="reorder"),
+                name="catalog_imagechange_one_pending_reorder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.kind} {self.status}"
 
 
 class ShopListing(models.Model):
@@ -375,6 +444,8 @@ class ShopListing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("shop listing")
+        verbose_name_plural = _("shop listings")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "listing_number"], name="catalog_shoplisting_unique"
@@ -398,6 +469,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("audit entry")
         ordering = ["-created_at", "-id"]
         verbose_name_plural = _("audit entries")
 

@@ -23,8 +23,10 @@ from .models import (
     SKU,
     AuditEntry,
     Category,
+    ImageChange,
     PriceChange,
     Product,
+    ProductImage,
     ShippingTemplate,
     Supplier,
     SupplierDocument,
@@ -225,6 +227,20 @@ def pending_price_changes() -> QuerySet[PriceChange]:
         .select_related("sku__product__supplier", "requested_by")
         .order_by("created_at", "id")
     )
+
+
+def pending_image_changes() -> QuerySet[ImageChange]:
+    """Image changes to approved products waiting for staff, oldest first."""
+    return (
+        ImageChange.objects.filter(status=ImageChange.Status.PENDING)
+        .select_related("product__supplier", "image", "requested_by")
+        .order_by("created_at", "id")
+    )
+
+
+def shown_images(product: Product) -> QuerySet[ProductImage]:
+    """The images shops show for PRODUCT, cover first: never one waiting for review."""
+    return product.images.filter(is_hidden=False).order_by("position", "id")
 
 
 def audit_entries(

@@ -14,6 +14,6 @@ from celery import shared_task
     max_retries=5,
 )
 def vetting_notice_task(event_id: int) -> bool:
-    from .services import vetting_notice_send
+    from .services.vetting import vetting_notice_send
 
     return vetting_notice_send(event_id=event_id)

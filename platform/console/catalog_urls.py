@@ -23,5 +23,7 @@ urlpatterns = [
     path("categories/<int:pk>/", v.category, name="category"),
     path("price-changes/", v.price_changes, name="price_changes"),
     path("price-changes/<int:pk>/", v.price_change_decide, name="price_change_decide"),
+    path("image-changes/", v.image_changes, name="image_changes"),
+    path("image-changes/<int:pk>/", v.image_change_decide, name="image_change_decide"),
     path("audit/", v.audit, name="audit"),
 ]

@@ -15,10 +15,36 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from catalog import services
 from catalog.forms import CategoryForm, ReasonForm, ReviewForm, SupplierDecisionForm
-from catalog.models import Category, PriceChange, Product, Supplier, SupplierDocument
-from catalog.selectors import audit_entries, category_tree, pending_price_changes, vetting_queue
+from catalog.models import (
+    Category,
+    ImageChange,
+    PriceChange,
+    Product,
+    Supplier,
+    SupplierDocument,
+)
+from catalog.selectors import (
+    audit_entries,
+    category_tree,
+    pending_image_changes,
+    pending_price_changes,
+    vetting_queue,
+)
+from catalog.services.images import image_change_approve, image_change_reject
+from catalog.services.prices import price_change_approve, price_change_reject
+from catalog.services.products import (
+    product_set_featured,
+    product_suspend,
+    product_unsuspend,
+)
+from catalog.services.suppliers import category_create, category_update, supplier_status_set
+from catalog.services.vetting import (
+    product_approve,
+    product_reject,
+    product_request_changes,
+    product_review_start,
+)
 
 from .supplier_views import errors_to_form
 
@@ -92,7 +118,8 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "product": item,
             "skus": item.skus.all(),
-            "images": item.images.all(),
+            "images": item.images.filter(is_hidden=False),
+            "image_changes": pending_image_changes().filter(product=item),
             "documents": SupplierDocument.objects.filter(supplier=item.supplier).filter(
                 Q(product=item) | Q(product__isnull=True)
             ),
@@ -109,7 +136,7 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
 def review_start(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Product, pk=pk)
     try:
-        services.product_review_start(product=item, actor=request.user)
+        product_review_start(product=item, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("console:catalog:product", pk=pk)
@@ -125,15 +152,15 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
         note = form.cleaned_data["note"]
         try:
             if decision == "approve":
-                services.product_approve(
+                product_approve(
                     product=item, actor=request.user, checklist=form.checklist(), note=note
                 )
             elif decision == "changes":
-                services.product_request_changes(
+                product_request_changes(
                     product=item, actor=request.user, note=note, checklist=form.checklist()
                 )
             else:
-                services.product_reject(
+                product_reject(
                     product=item, actor=request.user, note=note, checklist=form.checklist()
                 )
         except ValidationError as exc:
@@ -150,14 +177,12 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def suspend(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Product, pk=pk)
     if request.POST.get("lift") == "1":
-        services.product_unsuspend(product=item, actor=request.user)
+        product_unsuspend(product=item, actor=request.user)
         messages.success(request, _("Suspension lifted."))
     else:
         form = ReasonForm(request.POST)
         if form.is_valid():
-            services.product_suspend(
-                product=item, actor=request.user, reason=form.cleaned_data["reason"]
-            )
+            product_suspend(product=item, actor=request.user, reason=form.cleaned_data["reason"])
             messages.success(request, _("Product suspended: shops show it as unavailable."))
         else:
             messages.error(request, _("Say why the product is suspended."))
@@ -168,7 +193,7 @@ def suspend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def feature(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Product, pk=pk)
-    services.product_set_featured(
+    product_set_featured(
         product=item, actor=request.user, is_featured=request.POST.get("featured") == "1"
     )
     return redirect("console:catalog:product", pk=pk)
@@ -199,7 +224,7 @@ def supplier(request: HttpRequest, pk: int) -> HttpResponse:
     form = SupplierDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.supplier_status_set(
+            supplier_status_set(
                 supplier=item,
                 to_status=form.cleaned_data["to_status"],
                 actor=request.user,
@@ -238,7 +263,7 @@ def categories(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.category_create(
+            category_create(
                 name=form.cleaned_data["name"],
                 parent=form.cleaned_data["parent"],
                 position=form.cleaned_data["position"],
@@ -272,7 +297,7 @@ def category(request: HttpRequest, pk: int) -> HttpResponse:
     form = CategoryForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.category_update(
+            category_update(
                 category=item,
                 actor=request.user,
                 name=form.cleaned_data["name"],
@@ -311,20 +336,54 @@ def price_change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     change = get_object_or_404(PriceChange, pk=pk)
     try:
         if request.POST.get("decision") == "approve":
-            change = services.price_change_approve(change=change, actor=request.user)
+            change = price_change_approve(change=change, actor=request.user)
             messages.success(
                 request,
-                _("New terms apply; %(n)d shop listings were flagged to their creators.")
-                % {"n": change.flagged_listings},
+                _(
+                    "New terms apply. The shops listing the SKU now check their prices; "
+                    "prices outside the new bounds are flagged to their creators."
+                ),
             )
         else:
-            services.price_change_reject(
+            price_change_reject(
                 change=change, actor=request.user, note=request.POST.get("note", "")
             )
             messages.success(request, _("Price change rejected."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("console:catalog:price_changes")
+
+
+# --- image changes -----------------------------------------------------------------------------
+
+
+@staff_required
+def image_changes(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "console/catalog/image_changes.html",
+        {"page": _page(request, pending_image_changes())},
+    )
+
+
+@staff_required
+@require_POST
+def image_change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(ImageChange, pk=pk)
+    try:
+        if request.POST.get("decision") == "approve":
+            image_change_approve(change=change, actor=request.user)
+            messages.success(request, _("Image change approved: shops show it now."))
+        else:
+            image_change_reject(
+                change=change, actor=request.user, note=request.POST.get("note", "")
+            )
+            messages.success(request, _("Image change rejected."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    if request.POST.get("back") == "product":
+        return redirect("console:catalog:product", pk=change.product_id)
+    return redirect("console:catalog:image_changes")
 
 
 # --- audit --------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ confirmation; the POST records the approval, and the last approval needed starts
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
@@ -18,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.payouts import selectors, services
-from billing.payouts.models import BeneficiaryKind, PayoutBatch
+from billing.payouts.models import BeneficiaryKind, Payout, PayoutBatch
+from core.money import yuan_parse
 
 staff = staff_member_required(login_url="login")
 PAGE_SIZE = 25
@@ -66,10 +65,11 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     try:
         # The form asks in yuan, as staff think; the services work in fen (no float on money).
-        minimum = Decimal(request.POST.get("minimum_yuan") or "0")
-        minimum_fen = int((minimum * 100).to_integral_value()) if minimum.is_finite() else 0
-    except InvalidOperation:
-        minimum_fen = 0
+        # Strictly parsed: "1e99" or "-5" is an error to correct, never a batch of everything.
+        minimum_fen = yuan_parse(request.POST.get("minimum_yuan") or "0")
+    except ValueError:
+        messages.error(request, _("Enter an amount in yuan, e.g. 89.90."))
+        return redirect("console:payout-list")
     try:
         batch = services.payout_batch_create(
             kind=kind, minimum_fen=minimum_fen, created_by=request.user
@@ -100,7 +100,11 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "approvals": approvals,
             "approved_by_me": any(a.user_id == request.user.pk for a in approvals),
-            "counts": selectors.payout_batch_status_counts(batch=batch),
+            # Labelled here: the template shows 已支付 3, never "paid: 3".
+            "counts": [
+                (dict(Payout.Status.choices).get(status, status), n)
+                for status, n in selectors.payout_batch_status_counts(batch=batch).items()
+            ],
             "events": selectors.payout_batch_events(batch=batch)[:100],
         },
     )

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.text import text_problem
 from tenants import selectors, services
 from tenants.models import DomainClaim, ShopEvent
 
@@ -62,6 +63,10 @@ def _run(request: HttpRequest, action, success: str, **kwargs) -> bool:
 def shop_suspend(request: HttpRequest, pk: int) -> HttpResponse:
     shop = get_object_or_404(selectors.shops(), pk=pk)
     reason = request.POST.get("reason", "")
+    problem = text_problem(reason)
+    if problem:  # a NUL byte would reach PostgreSQL as an error page
+        messages.error(request, problem)
+        return redirect("console:shop-detail", pk=pk)
     _run(request, services.shop_suspend, _("Shop suspended."), tenant=shop, reason=reason)
     return redirect("console:shop-detail", pk=pk)
 

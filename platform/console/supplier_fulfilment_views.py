@@ -16,19 +16,42 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from billing.fulfilment import selectors, services
-from billing.fulfilment.models import ReturnCase, SupplierOrder
+from billing.fulfilment.models import FulfilmentEvent, ReturnCase, SupplierOrder
 from catalog.models import Supplier
+from core.forms import SafeFormMixin
 
 from .supplier_views import _page, errors_to_form, supplier_required
 
 
-class ShipForm(forms.Form):
+class ShipForm(SafeFormMixin, forms.Form):
     carrier = forms.CharField(label=gettext_lazy("Carrier"), max_length=40)
     tracking_number = forms.CharField(label=gettext_lazy("Tracking number"), max_length=40)
 
 
-class RejectForm(forms.Form):
+class RejectForm(SafeFormMixin, forms.Form):
     note = forms.CharField(label=gettext_lazy("Why"), max_length=300)
+
+
+# What each recorded move is called in the history (the events store plain action codes).
+EVENT_LABELS = {
+    "ship": gettext_lazy("Shipped"),
+    "deliver": gettext_lazy("Delivered"),
+    "return_open": gettext_lazy("Return requested"),
+    "return_receive": gettext_lazy("Returned goods received"),
+    "return_refund": gettext_lazy("Refunded"),
+    "return_rejected": gettext_lazy("Return rejected"),
+    "return_cancelled": gettext_lazy("Return cancelled"),
+}
+
+
+def _history(so: SupplierOrder) -> list[tuple[FulfilmentEvent, str]]:
+    """The order's events with a translated label each, never a raw code."""
+    statuses = {**dict(SupplierOrder.Status.choices), **dict(ReturnCase.Status.choices)}
+    out = []
+    for event in so.events.select_related("actor"):
+        label = EVENT_LABELS.get(event.action) or statuses.get(event.to_status) or event.action
+        out.append((event, str(label)))
+    return out
 
 
 def _order_or_404(supplier: Supplier, pk: int) -> SupplierOrder:
@@ -78,7 +101,7 @@ def order_detail(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRespo
             "so": so,
             "form": ShipForm(),
             "carriers": services.CARRIERS,
-            "events": so.events.select_related("actor"),
+            "events": _history(so),
         },
     )
 
@@ -108,7 +131,7 @@ def order_ship(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRespons
             "so": so,
             "form": form,
             "carriers": services.CARRIERS,
-            "events": so.events.select_related("actor"),
+            "events": _history(so),
         },
         status=400,
     )

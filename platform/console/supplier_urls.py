@@ -23,6 +23,7 @@ urlpatterns = [
     path("products/<int:pk>/skus/new/", v.sku_new, name="sku_new"),
     path("products/<int:pk>/images/new/", v.image_add, name="image_add"),
     path("products/<int:pk>/images/<int:image_pk>/remove/", v.image_hide, name="image_hide"),
+    path("products/<int:pk>/images/<int:image_pk>/first/", v.image_first, name="image_first"),
     path("skus/<int:pk>/prices/", v.sku_prices, name="sku_prices"),
     path("skus/<int:pk>/stock/", v.sku_stock, name="sku_stock"),
     path("stock/", v.stock, name="stock"),

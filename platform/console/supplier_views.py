@@ -15,7 +15,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import (
     FileResponse,
     Http404,
@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from catalog import csv_io, services
+from catalog import csv_io
 from catalog.forms import (
     CsvUploadForm,
     DocumentForm,
@@ -41,7 +41,8 @@ from catalog.forms import (
     SupplierRegisterForm,
     SupplierSignupForm,
 )
-from catalog.models import PriceChange, Product, Supplier
+from catalog.limits import STOCK_MAX
+from catalog.models import ImageChange, PriceChange, Product, Supplier
 from catalog.selectors import (
     supplier_document_get,
     supplier_documents,
@@ -51,7 +52,29 @@ from catalog.selectors import (
     supplier_sku_get,
     supplier_skus,
 )
-from catalog.services import PriceTerms, RuleSpec
+from catalog.services.common import EDITABLE_STATES
+from catalog.services.images import (
+    product_image_add,
+    product_image_hide,
+    product_images_reorder,
+)
+from catalog.services.prices import PriceTerms, price_change_request
+from catalog.services.products import (
+    product_create,
+    product_set_active,
+    product_update,
+    sku_create,
+    sku_terms_update,
+)
+from catalog.services.stock import sku_stock_set
+from catalog.services.suppliers import (
+    RuleSpec,
+    shipping_template_create,
+    supplier_document_add,
+    supplier_register,
+    supplier_signup,
+)
+from catalog.services.vetting import product_submit as product_submit_service
 from catalog.templatetags.catalog_tags import fen_as_yuan_input
 
 PAGE_SIZE = 25
@@ -97,9 +120,9 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if request.user.is_authenticated:
-                services.supplier_register(user=request.user, **form.cleaned_data)
+                supplier_register(user=request.user, **form.cleaned_data)
             else:
-                supplier = services.supplier_signup(**form.cleaned_data)
+                supplier = supplier_signup(**form.cleaned_data)
                 login(request, supplier.user, backend="django.contrib.auth.backends.ModelBackend")
         except ValidationError as exc:
             errors_to_form(form, exc)
@@ -117,7 +140,11 @@ def register(request: HttpRequest) -> HttpResponse:
 @supplier_required
 def home(request: HttpRequest, supplier: Supplier) -> HttpResponse:
     products = Product.objects.filter(supplier=supplier)
-    counts = {s: products.filter(vetting_status=s).count() for s in Product.Vetting.values}
+    by_status = dict(
+        products.values_list("vetting_status").annotate(n=Count("pk")).order_by()  # type: ignore[arg-type]
+    )
+    # (state, its translated label, how many): the page never shows a raw "in_review".
+    counts = [(value, label, by_status.get(value, 0)) for value, label in Product.Vetting.choices]
     return render(
         request,
         "console/supplier/home.html",
@@ -144,7 +171,7 @@ def documents(request: HttpRequest, supplier: Supplier) -> HttpResponse:
         if form.cleaned_data["product"]:
             product = supplier_product_get(supplier=supplier, pk=form.cleaned_data["product"])
         try:
-            services.supplier_document_add(
+            supplier_document_add(
                 supplier=supplier,
                 kind=form.cleaned_data["kind"],
                 title=form.cleaned_data["title"],
@@ -194,7 +221,7 @@ def shipping(request: HttpRequest, supplier: Supplier) -> HttpResponse:
                 )
             )
         try:
-            services.shipping_template_create(
+            shipping_template_create(
                 supplier=supplier,
                 name=data["name"],
                 actor=request.user,
@@ -203,7 +230,7 @@ def shipping(request: HttpRequest, supplier: Supplier) -> HttpResponse:
                 free_over_fen=data["free_over"],
             )
         except ValidationError as exc:
-            errors_to_form(form, exc)
+            errors_to_form(form, _form_fields(exc))
         else:
             messages.success(request, _("Shipping template saved."))
             return redirect("supplier:shipping")
@@ -215,6 +242,7 @@ def shipping(request: HttpRequest, supplier: Supplier) -> HttpResponse:
             "form": form,
             "templates": supplier_shipping_templates(supplier=supplier),
         },
+        status=400 if form.errors else 200,
     )
 
 
@@ -251,23 +279,24 @@ def product_new(request: HttpRequest, supplier: Supplier) -> HttpResponse:
     form = ProductForm(request.POST or None, supplier=supplier)
     if request.method == "POST" and form.is_valid():
         try:
-            product = services.product_create(
-                supplier=supplier, actor=request.user, **form.cleaned_data
-            )
+            product = product_create(supplier=supplier, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
             messages.success(request, _("Draft saved. Add SKUs and images, then submit it."))
             return redirect("supplier:product", pk=product.pk)
     return render(
-        request, "console/supplier/product_form.html", {"supplier": supplier, "form": form}
+        request,
+        "console/supplier/product_form.html",
+        {"supplier": supplier, "form": form},
+        status=400 if form.errors else 200,
     )
 
 
 @supplier_required
 def product_detail(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
     product = supplier_product_get(supplier=supplier, pk=pk)
-    editable = product.vetting_status in services.EDITABLE_STATES
+    editable = product.vetting_status in EDITABLE_STATES
     initial = {
         "title": product.title,
         "category": product.category_id,
@@ -279,7 +308,7 @@ def product_detail(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRes
     form = ProductForm(request.POST or None, supplier=supplier, initial=initial)
     if request.method == "POST" and editable and form.is_valid():
         try:
-            services.product_update(
+            product_update(
                 product=product, supplier=supplier, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -297,11 +326,16 @@ def product_detail(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRes
             "form": form,
             "skus": product.skus.all(),
             "images": product.images.filter(is_hidden=False),
+            "image_changes": ImageChange.objects.filter(product=product)
+            .select_related("image")
+            .order_by("-created_at", "-id")[:20],
+            "image_review": product.vetting_status == Product.Vetting.APPROVED,
             "events": product.vetting_events.select_related("actor"),
             "changes": PriceChange.objects.filter(sku__product=product).select_related("sku")[:20],
             "sku_form": SkuForm(),
             "image_form": ImageForm(),
         },
+        status=400 if form.errors else 200,
     )
 
 
@@ -310,7 +344,7 @@ def product_detail(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRes
 def product_submit(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
     product = supplier_product_get(supplier=supplier, pk=pk)
     try:
-        services.product_submit(product=product, supplier=supplier, actor=request.user)
+        product_submit_service(product=product, supplier=supplier, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -323,9 +357,7 @@ def product_submit(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRes
 def product_active(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
     product = supplier_product_get(supplier=supplier, pk=pk)
     active = request.POST.get("active") == "1"
-    services.product_set_active(
-        product=product, supplier=supplier, actor=request.user, is_active=active
-    )
+    product_set_active(product=product, supplier=supplier, actor=request.user, is_active=active)
     messages.success(
         request, _("Product is on offer again.") if active else _("Product discontinued.")
     )
@@ -339,7 +371,7 @@ def sku_new(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.sku_create(
+            sku_create(
                 product=product,
                 supplier=supplier,
                 actor=request.user,
@@ -349,7 +381,7 @@ def sku_new(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
                 stock=data["stock"],
             )
         except ValidationError as exc:
-            errors_to_form(form, _yuan_fields(exc))
+            errors_to_form(form, _form_fields(exc))
         else:
             messages.success(request, _("SKU added."))
             return redirect("supplier:product", pk=product.pk)
@@ -357,7 +389,7 @@ def sku_new(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse:
         request,
         "console/supplier/sku_form.html",
         {"supplier": supplier, "product": product, "form": form},
-        status=400 if request.method == "POST" else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -375,10 +407,15 @@ _FIELD_NAMES = {
     "suggested_retail_fen": "suggested_retail",
     "min_retail_fen": "min_retail",
     "max_retail_fen": "max_retail",
+    "default_fee_fen": "default_fee",
+    "free_over_fen": "free_over",
+    "first_kg_fee_fen": "first_kg_fee",
+    "extra_kg_fee_fen": "extra_kg_fee",
 }
 
 
-def _yuan_fields(exc: ValidationError) -> ValidationError:
+def _form_fields(exc: ValidationError) -> ValidationError:
+    """A service's errors on the (fen) fields it knows, moved to the form's (yuan) fields."""
     if not hasattr(exc, "error_dict"):
         return exc
     return ValidationError({_FIELD_NAMES.get(k, k): v for k, v in exc.error_dict.items()})
@@ -399,26 +436,26 @@ def sku_prices(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         try:
             if approved:
-                services.price_change_request(
+                price_change_request(
                     sku=sku, supplier=supplier, actor=request.user, terms=_terms(form.cleaned_data)
                 )
                 messages.success(
                     request, _("New prices sent for review; they apply once approved.")
                 )
             else:
-                services.sku_terms_update(
+                sku_terms_update(
                     sku=sku, supplier=supplier, actor=request.user, terms=_terms(form.cleaned_data)
                 )
                 messages.success(request, _("Prices saved."))
         except ValidationError as exc:
-            errors_to_form(form, _yuan_fields(exc))
+            errors_to_form(form, _form_fields(exc))
         else:
             return redirect("supplier:product", pk=sku.product_id)
     return render(
         request,
         "console/supplier/sku_prices.html",
         {"supplier": supplier, "sku": sku, "form": form, "approved": approved},
-        status=400 if request.method == "POST" else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -429,7 +466,7 @@ def sku_stock(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
     form = StockForm(request.POST)
     if form.is_valid():
         try:
-            services.sku_stock_set(
+            sku_stock_set(
                 sku=sku,
                 supplier=supplier,
                 actor=request.user,
@@ -445,7 +482,10 @@ def sku_stock(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
                 % {"sku": sku.label, "n": form.cleaned_data["stock"]},
             )
     else:
-        messages.error(request, _("Stock is a whole number, zero or more."))
+        messages.error(
+            request,
+            _("Stock is a whole number from 0 to %(max)s.") % {"max": f"{STOCK_MAX:,}"},
+        )
     if request.POST.get("back") == "stock":
         page = request.POST.get("page", "")
         return redirect(reverse("supplier:stock") + (f"?page={page}" if page.isdigit() else ""))
@@ -474,7 +514,7 @@ def image_add(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
     form = ImageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.product_image_add(
+            image = product_image_add(
                 product=product,
                 supplier=supplier,
                 actor=request.user,
@@ -484,13 +524,18 @@ def image_add(request: HttpRequest, supplier: Supplier, pk: int) -> HttpResponse
         except ValidationError as exc:
             errors_to_form(form, exc)
         else:
-            messages.success(request, _("Image added."))
+            if image.is_hidden:
+                messages.success(
+                    request, _("Image sent for review; shops show it once it is approved.")
+                )
+            else:
+                messages.success(request, _("Image added."))
             return redirect("supplier:product", pk=product.pk)
     return render(
         request,
         "console/supplier/image_form.html",
         {"supplier": supplier, "product": product, "form": form},
-        status=400 if request.method == "POST" else 200,
+        status=400 if form.errors else 200,
     )
 
 
@@ -501,13 +546,43 @@ def image_hide(request: HttpRequest, supplier: Supplier, pk: int, image_pk: int)
     if not product.images.filter(pk=image_pk).exists():
         raise Http404
     try:
-        services.product_image_hide(
+        change = product_image_hide(
             product=product, supplier=supplier, actor=request.user, image_id=image_pk
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Image removed."))
+        if change is not None:
+            messages.success(
+                request, _("Removal sent for review; shops show the image until it is approved.")
+            )
+        else:
+            messages.success(request, _("Image removed."))
+    return redirect("supplier:product", pk=product.pk)
+
+
+@supplier_required
+@require_POST
+def image_first(request: HttpRequest, supplier: Supplier, pk: int, image_pk: int) -> HttpResponse:
+    """Make one shown image the cover (first), keeping the others' order."""
+    product = supplier_product_get(supplier=supplier, pk=pk)
+    shown = list(product.images.filter(is_hidden=False).values_list("pk", flat=True))
+    if image_pk not in shown:
+        raise Http404
+    order = [image_pk, *(i for i in shown if i != image_pk)]
+    try:
+        change = product_images_reorder(
+            product=product, supplier=supplier, actor=request.user, order=order
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if change is not None:
+            messages.success(
+                request, _("New order sent for review; shops show it once it is approved.")
+            )
+        else:
+            messages.success(request, _("Cover image changed."))
     return redirect("supplier:product", pk=product.pk)
 
 
