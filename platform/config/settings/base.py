@@ -402,3 +402,43 @@ CELERY_BEAT_SCHEDULE["statements-monthly"] = {
     "task": "billing.documents.tasks.statements_monthly_task",
     "schedule": crontab(minute=30, hour=3, day_of_month=1),
 }
+
+# --- limits: who is asking, and how often (core.clients, django-ratelimit) ----------------------
+# Addresses or CIDR networks of the reverse proxies we run (e.g. "10.0.0.0/8,127.0.0.1"). Only a
+# request from one of them has its X-Forwarded-For believed; empty: REMOTE_ADDR is the client.
+VSTORE_TRUSTED_PROXIES = env.list("VSTORE_TRUSTED_PROXIES", [])
+try:
+    from core.clients import trusted_networks_parse  # noqa: E402
+
+    trusted_networks_parse(VSTORE_TRUSTED_PROXIES)
+except ValueError as _exc:
+    raise ImproperlyConfigured(
+        f'Environment variable "VSTORE_TRUSTED_PROXIES" invalid: {_exc}'
+    ) from _exc
+# django-ratelimit counts atomically in Redis (cache.add, then cache.incr) by this address.
+RATELIMIT_IP_META_KEY = "core.clients.client_address"
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IPV6_MASK = 64  # one IPv6 subscriber gets a /64: counting single addresses is no limit
+# Requests allowed per client (or per mobile/e-mail) and period: "count/period" (s, m, h, d).
+VSTORE_RATES = {
+    "order_lookup": "10/h",  # wrong order number + mobile guesses, per shop and client
+    "code_verify": "20/h",  # sign-in code checks per shop and client (each code has 5 tries)
+    "code_send_contact": "5/h",  # codes sent to one mobile or e-mail, across all shops
+    "code_send_client": "10/h",  # codes one client may have sent, across all shops
+    "login": "10/15m",  # password logins: platform, Django admin, a shop's Wagtail admin
+    "signup": "5/h",  # shop sign-ups per client
+}
+# Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
+# the share of a SKU's stock one order may take (at least 1 unit, at most 99).
+VSTORE_ORDER_UNPAID_PER_FAN = env.int("VSTORE_ORDER_UNPAID_PER_FAN", 3)
+VSTORE_ORDER_UNPAID_PER_CLIENT = env.int("VSTORE_ORDER_UNPAID_PER_CLIENT", 10)
+VSTORE_ORDER_STOCK_SHARE_PERCENT = env.int("VSTORE_ORDER_STOCK_SHARE_PERCENT", 25)
+if (
+    VSTORE_ORDER_UNPAID_PER_FAN < 1
+    or VSTORE_ORDER_UNPAID_PER_CLIENT < 1
+    or not 1 <= VSTORE_ORDER_STOCK_SHARE_PERCENT <= 100
+):
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_ORDER_UNPAID_PER_FAN", "VSTORE_ORDER_UNPAID_PER_CLIENT" or '
+        '"VSTORE_ORDER_STOCK_SHARE_PERCENT" invalid: limits start at 1, the share is 1..100'
+    )
