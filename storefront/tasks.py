@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django_tenants.utils import get_tenant_model, tenant_context
+from django_tenants.utils import tenant_context
 
 from .models import Order
-from .orders import order_mark_paid, orders_expire_due
+from .orders import order_mark_paid, orders_expire_due, schemas_with_orders_due
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +30,23 @@ def order_paid_task(self, *, order_number: str, payment_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def orders_expire_sweep_task() -> int:
-    """Every minute, in every shop (suspended ones too: their reserved stock is everyone's),
-    expire unpaid orders past their deadline."""
+    """Every minute, in every live shop (suspended ones too: their reserved stock is everyone's),
+    expire unpaid orders past their deadline; returns how many closed.
+
+    One query finds the shops that have such orders, so a quiet minute costs one round trip
+    instead of one per shop; a shop that fails is logged and the others still expire theirs.
+    """
+    from tenants.selectors import shops
+
+    live = list(shops())
+    due = schemas_with_orders_due(schemas=[t.schema_name for t in live])
     closed = 0
-    for tenant in (
-        get_tenant_model().objects.exclude(state="pooled").filter(is_template=False).order_by("pk")
-    ):
-        with tenant_context(tenant):
-            closed += orders_expire_due()
+    for tenant in live:
+        if tenant.schema_name not in due:
+            continue
+        try:
+            with tenant_context(tenant):
+                closed += orders_expire_due()
+        except Exception:  # one broken shop must not keep every other shop's stock hostage
+            logger.exception("expiring unpaid orders of %s failed", tenant.schema_name)
     return closed
