@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -11,9 +12,19 @@ SHOP_STATES = [Tenant.State.ACTIVE, Tenant.State.SUSPENDED]
 
 
 def shops() -> QuerySet[Tenant]:
-    """Real shops: not the platform itself, the template or the warm pool."""
-    return Tenant.objects.exclude(schema_name=get_public_schema_name()).filter(
-        is_template=False, state__in=SHOP_STATES
+    """The live shops: every schema that holds a real shop's data, in a stable order.
+
+    Not the platform itself (schema public: no shop tables at all), not the template, not the
+    warm pool (copies of the template nobody owns). Suspended shops are included: their unpaid
+    orders still hold stock everyone sells, and their books still settle. Every loop over shops
+    (beat sweeps, per-shop tasks, the console) starts here, so none of them visits a schema
+    without shop tables again.
+    """
+    return (
+        Tenant.objects.exclude(schema_name=get_public_schema_name())
+        .exclude(schema_name=settings.VSTORE_TEMPLATE_SCHEMA)
+        .filter(is_template=False, state__in=SHOP_STATES)
+        .order_by("pk")
     )
 
 

@@ -49,7 +49,7 @@ def statements_monthly_task(month: str | None = None) -> int:
     """Request every creator's and supplier's statement for MONTH (ISO date; default: last
     month). Celery beat runs it on the 1st; running it twice renders nothing twice."""
     from catalog.models import Supplier
-    from tenants.models import Tenant
+    from tenants.selectors import shops
 
     from .models import Statement
     from .selectors import statement_owners_active
@@ -61,7 +61,9 @@ def statements_monthly_task(month: str | None = None) -> int:
         first = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     tenant_ids, supplier_ids = statement_owners_active(month=first)
     count = 0
-    for tenant in Tenant.objects.filter(pk__in=tenant_ids).order_by("pk"):
+    # Live shops only (suspended ones included: their books still close); never the platform,
+    # the template or a pooled schema, whatever rows the ledger holds.
+    for tenant in shops().filter(pk__in=tenant_ids):
         statement_request(kind=Statement.Kind.CREATOR, owner=tenant, month=first)
         count += 1
     for supplier in Supplier.objects.filter(pk__in=supplier_ids).order_by("pk"):

@@ -12,11 +12,13 @@ Anything further left was written by the client and is never believed.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache, wraps
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -24,6 +26,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 class HasMeta(Protocol):
     META: Mapping[str, Any]
+
+
+ViewFunc = Callable[..., HttpResponse]
 
 
 @lru_cache(maxsize=8)
@@ -76,3 +81,66 @@ def client_address(request: HasMeta) -> str:
         if not any(address in net for net in trusted):
             break
     return str(client)
+
+
+def client_bucket(request: HasMeta) -> str:
+    """What limits count per client: the address, or its /64 for IPv6 (one subscriber is given
+    a whole /64 and could take a fresh address for every request)."""
+    address = _address(client_address(request))
+    if address is None:
+        return ""
+    if address.version == 6:
+        mask = int(getattr(settings, "RATELIMIT_IPV6_MASK", 64))
+        return str(ipaddress.ip_network(f"{address}/{mask}", strict=False).network_address)
+    return str(address)
+
+
+def rate_limited(*, name: str, value: str, across_shops: bool = False) -> bool:
+    """Count one more event NAME for VALUE (a client_bucket, a mobile, an e-mail) against the
+    rate VSTORE_RATES[NAME]; True when this one is over it.
+
+    Atomic (django-ratelimit: cache.add, then cache.incr in Redis): 20 requests at once are
+    counted 1..20 and only the first LIMIT pass, where read-then-set let them all through.
+    Counters are per shop (cache keys carry the schema) unless ACROSS_SHOPS, for what costs the
+    platform whichever shop it comes through (an SMS to a number).
+    """
+    from django_ratelimit.core import is_ratelimited
+    from django_tenants.utils import get_public_schema_name, schema_context
+
+    def count() -> bool:
+        return bool(
+            is_ratelimited(
+                None,
+                group=f"vstore.{name}",
+                key=lambda _group, _request: value,
+                rate=settings.VSTORE_RATES[name],
+                increment=True,
+            )
+        )
+
+    if across_shops:
+        with schema_context(get_public_schema_name()):
+            return count()
+    return count()
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """The 429 page: says what happened and what to do, instead of a bare 403 or a 500."""
+    return render(request, "429.html", status=429)
+
+
+def posts_limited(name: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Limit a view's POSTs per client to VSTORE_RATES[NAME] (per shop: keys carry the schema);
+    an over-the-limit POST gets the 429 page and never reaches the view (no password is
+    checked, no shop is made). GETs are never counted."""
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "POST" and rate_limited(name=name, value=client_bucket(request)):
+                return too_many_requests(request)
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorate
