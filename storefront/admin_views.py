@@ -1,7 +1,9 @@
 """The creator's "pick goods" pages in her shop's Wagtail admin.
 
 Browsing reads the public catalog (the shop's search_path ends in the public schema); adding
-writes a Listing in the shop's own schema through storefront.services.
+writes a Listing in the shop's own schema through storefront.services. These pages show supply
+prices and margins, so they are the owner's (storefront.change_listing, see team.roles); adding
+and saving also need add_listing / change_listing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from catalog.selectors import (
 from .models import Listing
 from .selectors import flagged_item_count, listed_product_ids, shop_listings
 from .services import listing_create, listing_update
+from .team.access import perm_required
+from .team.roles import MANAGE_LISTINGS
 
 PAGE_SIZE = 20
 
@@ -40,6 +44,7 @@ def _price_errors(exc: ValidationError) -> list[str]:
     return [str(m) for m in exc.messages]
 
 
+@perm_required(MANAGE_LISTINGS)
 def catalog_index(request: HttpRequest) -> HttpResponse:
     suppliers = [(str(s.pk), s.company_name) for s in listable_suppliers()]
     form = CatalogFilterForm(request.GET or None, suppliers=suppliers)
@@ -85,13 +90,17 @@ def _retail_inputs(request: HttpRequest, skus: list[Any]) -> dict[int, tuple[str
     return out
 
 
+@perm_required(MANAGE_LISTINGS)
 def catalog_product(request: HttpRequest, pk: int) -> HttpResponse:
     product = listable_product_get(pk=pk)
     skus = list(product.skus.filter(is_active=True).order_by("id"))
     inputs = _retail_inputs(request, skus)
     errors: list[str] = []
     existing = Listing.objects.filter(product=product).first()
-    if request.method == "POST":
+    # "Work out my margin" posts the same form (its fields sit beside the CSRF token, which a
+    # GET would have put in the URL, the history and the Referer) and only recomputes.
+    adding = request.method == "POST" and request.POST.get("action") != "margin"
+    if adding:
         _require_listing_perm(request)
         chosen = [s for s in skus if request.POST.get(f"sell_{s.pk}")]
         prices: dict[int, Any] = {}
@@ -147,6 +156,7 @@ def catalog_product(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@perm_required(MANAGE_LISTINGS)
 def listings_index(request: HttpRequest) -> HttpResponse:
     page = Paginator(shop_listings(), PAGE_SIZE).get_page(request.GET.get("page"))
     return TemplateResponse(
@@ -161,6 +171,7 @@ def listings_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@perm_required(MANAGE_LISTINGS)
 def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     listing = get_object_or_404(shop_listings(), pk=pk)
     items = list(listing.items.all())

@@ -25,6 +25,16 @@ class Listing(models.Model):
         verbose_name = _("listing")
         verbose_name_plural = _("listings")
         ordering = ["-created_at", "-id"]
+        # The shop admin's own permissions (no model of their own: checked as
+        # "storefront.<codename>"). The roles in storefront.team.roles grant them; every
+        # shop-admin page and menu item checks one.
+        permissions = [
+            ("view_orders", "Can see orders, returns and buyers' contact details"),
+            ("manage_reviews", "Can hide and show reviews"),
+            ("view_money", "Can see earnings, payouts, statements and supply prices"),
+            ("manage_team", "Can invite people and change their roles"),
+            ("manage_shop", "Can change the shop's domains"),
+        ]
         constraints = [
             # One listing per catalog product: a second would compete with the first.
             models.UniqueConstraint(fields=["product"], name="storefront_listing_one_per_product")

@@ -1,4 +1,9 @@
-"""The creator's orders and reviews in her shop's Wagtail admin."""
+"""The creator's orders and reviews in her shop's Wagtail admin.
+
+Orders carry buyers' mobile numbers and addresses: only roles with storefront.view_orders see
+them (owner, customer service); hiding reviews needs storefront.manage_reviews. Supply prices
+on the order page are money (storefront.view_money): customer service does not see them.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ from django.utils.translation import gettext as _
 from .models import Order, Review
 from .reviews import review_set_hidden
 from .selectors import order_get, order_page_context, orders_for_admin
+from .team.access import perm_required
+from .team.roles import MANAGE_REVIEWS, VIEW_MONEY, VIEW_ORDERS
 
 PAGE_SIZE = 30
 
 
+@perm_required(VIEW_ORDERS)
 def orders_index(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in Order.Status.values:
@@ -39,6 +47,7 @@ def orders_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@perm_required(VIEW_ORDERS)
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = order_get(number=number)
     if order is None:
@@ -49,11 +58,13 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
             "page_title": _("Order %(number)s") % {"number": order.number},
             "header_icon": "list-ul",
             "tenant": connection.tenant,
+            "show_money": request.user.has_perm(VIEW_MONEY),
         }
     )
     return TemplateResponse(request, "storefront/admin/order_detail.html", context)
 
 
+@perm_required(MANAGE_REVIEWS)
 def reviews_index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         review = get_object_or_404(Review, pk=request.POST.get("review") or 0)

@@ -1,4 +1,8 @@
-"""The creator's catalog pages in her shop's Wagtail admin (Wagtail adds its admin-access check)."""
+"""The shop's commerce pages in its Wagtail admin: goods, listings, orders, reviews, the team.
+
+Wagtail adds its admin-access check to every URL; each view also checks the permission of its
+area (storefront.team.roles), and each menu item is shown only to those who hold it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,19 @@ from wagtail.admin.ui.components import Component
 
 from . import admin_views, order_admin_views
 from .selectors import flagged_item_count
+from .team import admin_views as team_views
+from .team.roles import MANAGE_LISTINGS, MANAGE_REVIEWS, MANAGE_TEAM, VIEW_ORDERS
+
+
+class PermissionMenuItem(MenuItem):
+    """A menu item shown only to holders of PERMISSION (the view checks it again)."""
+
+    def __init__(self, *args, permission: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.permission = permission
+
+    def is_shown(self, request) -> bool:
+        return request.user.has_perm(self.permission)
 
 
 @hooks.register("register_admin_urls")
@@ -22,27 +39,61 @@ def register_catalog_urls() -> list:
         path("orders/", order_admin_views.orders_index, name="storefront_orders"),
         path("orders/<str:number>/", order_admin_views.order_detail, name="storefront_order"),
         path("reviews/", order_admin_views.reviews_index, name="storefront_reviews"),
+        path("team/", team_views.team_index, name="storefront_team"),
+        path("team/<int:pk>/", team_views.member_detail, name="storefront_team_member"),
+        path("team/<int:pk>/remove/", team_views.member_remove, name="storefront_team_remove"),
     ]
 
 
 @hooks.register("register_admin_menu_item")
 def register_catalog_menu_item() -> MenuItem:
-    return MenuItem(_("Pick goods"), reverse("storefront_catalog"), icon_name="list-ul", order=250)
+    return PermissionMenuItem(
+        _("Pick goods"),
+        reverse("storefront_catalog"),
+        icon_name="list-ul",
+        order=250,
+        permission=MANAGE_LISTINGS,
+    )
 
 
 @hooks.register("register_admin_menu_item")
 def register_listings_menu_item() -> MenuItem:
-    return MenuItem(_("My listings"), reverse("storefront_listings"), icon_name="tag", order=260)
+    return PermissionMenuItem(
+        _("My listings"),
+        reverse("storefront_listings"),
+        icon_name="tag",
+        order=260,
+        permission=MANAGE_LISTINGS,
+    )
 
 
 @hooks.register("register_admin_menu_item")
 def register_orders_menu_item() -> MenuItem:
-    return MenuItem(_("Orders"), reverse("storefront_orders"), icon_name="list-ul", order=240)
+    return PermissionMenuItem(
+        _("Orders"),
+        reverse("storefront_orders"),
+        icon_name="list-ul",
+        order=240,
+        permission=VIEW_ORDERS,
+    )
 
 
 @hooks.register("register_admin_menu_item")
 def register_reviews_menu_item() -> MenuItem:
-    return MenuItem(_("Reviews"), reverse("storefront_reviews"), icon_name="pick", order=270)
+    return PermissionMenuItem(
+        _("Reviews"),
+        reverse("storefront_reviews"),
+        icon_name="pick",
+        order=270,
+        permission=MANAGE_REVIEWS,
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def register_team_menu_item() -> MenuItem:
+    return PermissionMenuItem(
+        _("Team"), reverse("storefront_team"), icon_name="group", order=290, permission=MANAGE_TEAM
+    )
 
 
 class ListingPricesPanel(Component):
@@ -58,4 +109,6 @@ class ListingPricesPanel(Component):
 
 @hooks.register("construct_homepage_panels")
 def add_listing_prices_panel(request, panels: list) -> None:
-    panels.append(ListingPricesPanel())
+    # Prices and the listings page are the owner's: nobody else could act on this panel.
+    if request.user.has_perm(MANAGE_LISTINGS):
+        panels.append(ListingPricesPanel())

@@ -15,7 +15,8 @@ def register_domain_urls():
 
 class OwnerMenuItem(MenuItem):
     def is_shown(self, request) -> bool:
-        return request.user.is_superuser
+        # Granted to owners by the shop roles (storefront.team.roles), named by string here.
+        return request.user.has_perm("storefront.manage_shop")
 
 
 @hooks.register("register_settings_menu_item")

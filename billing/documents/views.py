@@ -7,7 +7,7 @@ creator's statement). On a shop's host it serves only that shop's documents, wha
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -53,6 +53,10 @@ def download(request: HttpRequest, kind: str, pk: int, token: str) -> HttpRespon
 
 def shop_statements(request: HttpRequest) -> HttpResponse:
     """The creator's monthly statements (Wagtail admin), and a form to ask for one."""
+    # Money is the owner's (the shop roles grant storefront.view_money; billing names it by
+    # string, being below storefront): editors and customer service never see statements.
+    if not request.user.has_perm("storefront.view_money"):
+        raise PermissionDenied
     tenant = connection.tenant  # type: ignore[attr-defined]
     form = StatementMonthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

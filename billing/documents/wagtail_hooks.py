@@ -9,6 +9,21 @@ from wagtail.admin.menu import MenuItem
 
 from . import views
 
+# Money is the shop owner's: the shop roles (storefront.team.roles) grant this permission. Named
+# by string, as billing sits below storefront and imports nothing of it.
+VIEW_MONEY = "storefront.view_money"
+
+
+class PermissionMenuItem(MenuItem):
+    """Shown only to holders of PERMISSION (the view checks it again)."""
+
+    def __init__(self, *args, permission: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.permission = permission
+
+    def is_shown(self, request) -> bool:
+        return request.user.has_perm(self.permission)
+
 
 @hooks.register("register_admin_urls")
 def register_statement_urls() -> list:
@@ -17,6 +32,10 @@ def register_statement_urls() -> list:
 
 @hooks.register("register_admin_menu_item")
 def register_statements_menu_item() -> MenuItem:
-    return MenuItem(
-        _("Statements"), reverse("documents_shop_statements"), icon_name="doc-full", order=280
+    return PermissionMenuItem(
+        _("Statements"),
+        reverse("documents_shop_statements"),
+        icon_name="doc-full",
+        order=280,
+        permission=VIEW_MONEY,
     )
