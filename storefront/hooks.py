@@ -1,7 +1,10 @@
-"""What billing calls when a shop's payment is captured (VSTORE_PAYMENT_CAPTURED_HOOK)."""
+"""What lower layers call when something happened that shops must act on: billing when a
+shop's payment is captured (VSTORE_PAYMENT_CAPTURED_HOOK), the catalog when a SKU's price terms
+changed (VSTORE_PRICE_TERMS_CHANGED_HOOK)."""
 
 from __future__ import annotations
 
+from celery.result import AsyncResult
 from django_tenants.utils import tenant_context
 
 from billing.models import Payment
@@ -13,3 +16,20 @@ def payment_captured(payment: Payment) -> None:
 
     with tenant_context(payment.tenant):
         order_paid_task.delay(order_number=payment.order_number, payment_id=payment.pk)
+
+
+def price_terms_changed(
+    *, sku_id: int, change_id: int | None, tenant_ids: list[int]
+) -> list[AsyncResult]:
+    """Each live shop among TENANT_IDS checks its prices of the SKU in its own task, after the
+    catalog's commit: no shop's schema is written inside the staff transaction. Returns the
+    tasks sent (the catalog ignores them; tests wait on them)."""
+    from tenants.selectors import shops
+
+    from .tasks import listing_prices_check_task
+
+    sent = []
+    for tenant in shops().filter(pk__in=tenant_ids):
+        with tenant_context(tenant):
+            sent.append(listing_prices_check_task.delay(sku_id=sku_id, change_id=change_id))
+    return sent

@@ -50,3 +50,32 @@ def orders_expire_sweep_task() -> int:
         except Exception:  # one broken shop must not keep every other shop's stock hostage
             logger.exception("expiring unpaid orders of %s failed", tenant.schema_name)
     return closed
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def listing_prices_check_task(self, *, sku_id: int, change_id: int | None = None) -> int:
+    """After new price terms of SKU_ID (storefront.hooks.price_terms_changed): flag this shop's
+    items now priced outside the bounds, clear the flag of those back inside; returns how many
+    were flagged and adds them to the price change's count. Safe to repeat: an item already
+    flagged is not counted again."""
+    from django.db import transaction
+
+    from catalog.models import SKU
+    from catalog.services.prices import price_change_flagged_add
+
+    from .services import listing_items_flag_out_of_bounds, listing_items_unflag_in_bounds
+
+    try:
+        sku = SKU.objects.get(pk=sku_id)  # the bounds as they are now, not as sent
+        with transaction.atomic():
+            flagged = listing_items_flag_out_of_bounds(sku=sku)
+            listing_items_unflag_in_bounds(sku=sku)
+            if change_id is not None:
+                price_change_flagged_add(change_id=change_id, flagged=flagged)
+    except SKU.DoesNotExist:
+        logger.error("price terms changed for unknown SKU %s", sku_id)
+        return 0
+    except Exception as exc:  # a lost connection, a deadlock victim: try again
+        logger.exception("checking prices of SKU %s failed", sku_id)
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+    return flagged

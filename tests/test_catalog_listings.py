@@ -11,6 +11,7 @@ from catalog.models import Product, ShopListing
 from catalog.testing import first_sku, product_make, staff_make, terms
 from storefront.models import Listing, ListingItem
 from storefront.services import listing_create, listing_update
+from storefront.tasks import listing_prices_check_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
@@ -118,7 +119,13 @@ def test_new_price_bounds_flag_only_the_shops_now_outside_them(shops):
         terms=terms(supply=5500, suggested=9000, low=7000, high=12000),
     )
     change = services.price_change_approve(change=change, actor=staff_make())
+    # After the commit each shop listing the SKU runs this task (tests/test_catalog_price_hook.py
+    # runs it on a real worker); here it runs in-process, in each shop's schema.
+    for shop in (shops.a, shops.b):
+        with tenant_context(shop):
+            listing_prices_check_task.apply(kwargs={"sku_id": sku.pk, "change_id": change.pk}).get()
 
+    change.refresh_from_db()
     assert change.flagged_listings == 1
     with tenant_context(shops.a):
         item = ListingItem.objects.select_related("sku__product").get(sku=sku)

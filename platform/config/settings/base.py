@@ -307,6 +307,12 @@ VSTORE_PAYMENT_NOTIFY_BASE_URL = _url(
 VSTORE_PAYMENT_CAPTURED_HOOK = env.str(
     "VSTORE_PAYMENT_CAPTURED_HOOK", "storefront.hooks.payment_captured"
 )
+# Dotted path of `hook(*, sku_id, change_id, tenant_ids) -> None`, run after the commit that
+# approves new price terms of a SKU (catalog.services.prices): one task per shop listing it flags
+# the prices now outside the bounds. Empty: shops are not told.
+VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
+    "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
+)
 
 VSTORE_SANDBOX_PRIVATE_KEY = _pem("VSTORE_SANDBOX_PRIVATE_KEY", required=False)
 VSTORE_SANDBOX_MERCHANT_ID = env.str("VSTORE_SANDBOX_MERCHANT_ID", "vstore-sandbox")
