@@ -432,7 +432,7 @@ VSTORE_RATES = {
     "code_send_contact": "5/h",  # codes sent to one mobile or e-mail, across all shops
     "code_send_client": "10/h",  # codes one client may have sent, across all shops
     "login": "10/15m",  # password logins: platform, Django admin, a shop's Wagtail admin
-    "signup": "5/h",  # shop sign-ups per client
+    "signup": "10/h",  # sign-up posts per client (each good one makes a shop)
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
 # the share of a SKU's stock one order may take (at least 1 unit, at most 99).
