@@ -12,7 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .codes import code_request, code_verify
+from core.clients import client_bucket, rate_limited
+
+from .codes import CodesLimited, code_request, code_verify
 from .forms import CheckoutForm
 from .models import Order
 
@@ -41,17 +43,23 @@ def _shop_name(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def code_request_view(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         contact = form.cleaned_data["contact"]
         value = contact["email"] or contact["mobile"]
         try:
-            code_request(contact=value, shop_name=_shop_name(request))
+            code_request(
+                contact=value, shop_name=_shop_name(request), client=client_bucket(request)
+            )
+        except CodesLimited as exc:
+            form.add_error(None, exc)
+            status = 429
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             request.session[SESSION_CONTACT] = value
             return redirect("storefront:code_verify")
-    return TemplateResponse(request, "storefront/code_request.html", {"form": form})
+    return TemplateResponse(request, "storefront/code_request.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,7 +69,13 @@ def code_verify_view(request: HttpRequest) -> HttpResponse:
         return redirect("storefront:code_request")
     form = CodeForm(request.POST or None)
     orders: list[Order] = []
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and rate_limited(name="code_verify", value=client_bucket(request)):
+        # Counted before the form is read: guesses at many contacts' codes from one client.
+        form = CodeForm()
+        form.add_error(None, _("Too many attempts. Please try again in an hour."))
+        status = 429
+    elif request.method == "POST" and form.is_valid():
         try:
             fan = code_verify(contact=contact, code=form.cleaned_data["code"])
         except ValidationError as exc:
@@ -77,7 +91,7 @@ def code_verify_view(request: HttpRequest) -> HttpResponse:
             request.session["storefront_orders"] = [o.number for o in orders]
             return TemplateResponse(request, "storefront/my_orders.html", {"orders": orders})
     return TemplateResponse(
-        request, "storefront/code_verify.html", {"form": form, "contact": contact}
+        request, "storefront/code_verify.html", {"form": form, "contact": contact}, status=status
     )
 
 

@@ -21,6 +21,8 @@ from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from core.clients import rate_limited
+
 from .models import Fan
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,11 @@ logger = logging.getLogger(__name__)
 TTL = 600
 TRIES = 5
 RESEND_AFTER = 60
+
+
+class CodesLimited(ValidationError):
+    """Too many codes asked for this mobile/e-mail or from this client: SMS cost money, and a
+    stranger must not be able to flood someone's phone through our shops."""
 
 
 class CodeSender(Protocol):
@@ -64,12 +71,28 @@ def _digest(contact: str, code: str) -> str:
     ).hexdigest()
 
 
-def code_request(*, contact: str, shop_name: str) -> None:
-    """Send a fresh code to CONTACT (an e-mail or a normalised mobile); at most once a minute."""
+def code_request(*, contact: str, shop_name: str, client: str = "") -> None:
+    """Send a fresh code to CONTACT (an e-mail or a normalised mobile); at most once a minute
+    per shop, and per hour at most VSTORE_RATES["code_send_contact"] codes to one CONTACT and
+    VSTORE_RATES["code_send_client"] asked by one CLIENT (core.clients.client_bucket), counted
+    across all shops: a stranger cannot flood someone's phone through a hundred shops."""
     if not cache.add(f"otp-sent:{contact}", 1, RESEND_AFTER):
         raise ValidationError(_("A code was sent less than a minute ago."), code="too_soon")
+    if client and rate_limited(name="code_send_client", value=client, across_shops=True):
+        raise CodesLimited(
+            _("Too many codes were asked for from your network. Please try again in an hour."),
+            code="client_limit",
+        )
+    if rate_limited(name="code_send_contact", value=contact, across_shops=True):
+        raise CodesLimited(
+            _("Too many codes were sent to this number or address. Please try again in an hour."),
+            code="contact_limit",
+        )
     code = f"{secrets.randbelow(10**6):06d}"
-    cache.set(f"otp:{contact}", {"digest": _digest(contact, code), "tries": 0}, TTL)
+    cache.set(f"otp:{contact}", {"digest": _digest(contact, code)}, TTL)
+    # A new code gets fresh tries. Set, never deleted: cache.incr on a key that vanished in
+    # between would make one without an expiry.
+    cache.set(f"otp-tries:{contact}", 0, TTL)
     _sender(contact).send(to=contact, code=code, shop_name=shop_name)
 
 
@@ -80,13 +103,22 @@ def code_verify(*, contact: str, code: str) -> Fan | None:
     """
     key = f"otp:{contact}"
     entry = cache.get(key)
-    if entry is None or entry["tries"] >= TRIES:
+    if entry is None:
+        raise ValidationError(_("The code has expired. Ask for a new one."), code="expired")
+    # Count the try before looking at the code, atomically (Redis INCR): of 20 guesses sent at
+    # once exactly TRIES are compared, where read-then-set let most of them through.
+    tries_key = f"otp-tries:{contact}"
+    cache.add(tries_key, 0, TTL)
+    try:
+        tries = cache.incr(tries_key)
+    except ValueError:  # the key expired just now, with the code
+        tries = TRIES + 1
+    if tries > TRIES:
         cache.delete(key)
         raise ValidationError(_("The code has expired. Ask for a new one."), code="expired")
     if not hmac.compare_digest(entry["digest"], _digest(contact, code.strip())):
-        entry["tries"] += 1
-        cache.set(key, entry, TTL)
         raise ValidationError(_("The code is not right."), code="wrong")
-    cache.delete(key)
+    if not cache.delete(key):  # a parallel check with the right code was first
+        raise ValidationError(_("The code has expired. Ask for a new one."), code="expired")
     lookup = {"email": contact} if "@" in contact else {"mobile": contact}
     return Fan.objects.filter(**lookup).first()

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core.clients import posts_limited
 from tenants import views as tenant_views
 
 from .api import api
@@ -13,10 +14,12 @@ from .api import api
 urlpatterns = [
     path("", tenant_views.platform_home, name="platform-home"),
     path("signup/", tenant_views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Password guesses per client (core.clients): the platform login and Django admin's.
+    path("accounts/login/", posts_limited("login")(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("console.urls")),
     path("supplier/", include("console.supplier_urls")),
+    path("admin/login/", posts_limited("login")(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("pay/", include("billing.urls")),

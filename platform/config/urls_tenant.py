@@ -5,13 +5,17 @@ from __future__ import annotations
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.admin.views.account import LoginView as WagtailLoginView
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from core.clients import posts_limited
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("account/welcome/<str:token>/", tenant_views.shop_welcome, name="shop-welcome"),
+    # The shop admin's password guesses per client (core.clients), before Wagtail's own route.
+    path("admin/login/", posts_limited("login")(WagtailLoginView.as_view())),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap),
