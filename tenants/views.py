@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from core.clients import posts_limited
+
 from .forms import SignupForm
 from .signup import creator_signup, shop_login_url, shop_login_user
 
@@ -23,6 +25,7 @@ def shop_not_found(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters("password1", "password2")
 @never_cache
+@posts_limited("signup")  # per client: each sign-up makes a shop; bots must not make thousands
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
