@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.fulfilment.services import (
     FulfilmentLine,
@@ -236,9 +237,12 @@ def _unpaid_limits_check(*, fan: Fan, client: str) -> Fan:
     limit = settings.VSTORE_ORDER_UNPAID_PER_FAN
     if unpaid.filter(fan=fan).count() >= limit:
         raise OrdersLimited(
-            _(
+            ngettext(
+                "You already have %(count)d unpaid order in this shop. Pay for it or wait "
+                "until it expires, then order again.",
                 "You already have %(count)d unpaid orders in this shop. Pay for one of them "
-                "or wait until it expires, then order again."
+                "or wait until it expires, then order again.",
+                limit,
             )
             % {"count": limit},
             code="fan_unpaid_limit",
