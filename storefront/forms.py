@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.signup import mobile_normalise
 
 from .orders import MAX_QUANTITY, Buyer
-from .regions import PROVINCES
+from .regions import PROVINCES, cities_of, city_in, district_in, districts_of
 
 
 class CartAddForm(forms.Form):
@@ -34,23 +34,33 @@ def _mobile(value: str) -> str:
 
 
 class CheckoutForm(forms.Form):
+    """Who receives the parcel, where, and (optionally) where the order's updates go.
+
+    The recipient's mobile is asked once: unless the buyer gives an e-mail or another mobile
+    for updates, it is also the order's contact (the number she finds her order with). City
+    and district are picked from China's divisions (storefront.regions) and checked against
+    the chosen province and city here, whatever the browser sent.
+    """
+
     contact = forms.CharField(
         label=_("Mobile number or e-mail"),
         max_length=254,
         help_text=_("For the order's updates and to find your order again."),
         widget=forms.TextInput(attrs={"autocomplete": "email tel", "inputmode": "email"}),
     )
-    recipient = forms.CharField(label=_("Recipient"), max_length=50)
+    recipient = forms.CharField(
+        label=_("Recipient"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     recipient_phone = forms.CharField(
         label=_("Recipient's mobile number"),
         max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
     )
     province = forms.ChoiceField(
         label=_("Province"), choices=[("", _("Choose…"))] + [(p, p) for p in PROVINCES]
     )
-    city = forms.CharField(label=_("City"), max_length=30)
-    district = forms.CharField(label=_("District / county"), max_length=30)
+    city = forms.CharField(label=_("City"), max_length=30, widget=forms.Select)
+    district = forms.CharField(label=_("District / county"), max_length=30, widget=forms.Select)
     street = forms.CharField(
         label=_("Street address"),
         max_length=200,
@@ -58,8 +68,36 @@ class CheckoutForm(forms.Form):
     )
     note = forms.CharField(label=_("Note to the seller"), max_length=200, required=False)
 
+    field_order = [
+        "recipient", "recipient_phone", "province", "city", "district", "street", "contact", "note"
+    ]  # fmt: skip
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        contact = self.fields["contact"]
+        contact.required = False
+        contact.label = _("E-mail or another mobile for updates (optional)")
+        contact.help_text = _("Leave empty to use the recipient's mobile number.")
+        # The pickers' options follow the province and city chosen so far (the page works
+        # without JavaScript: "update" re-renders them; with it, checkout.js fills them).
+        province = self.chosen("province")
+        city = self.chosen("city")
+        self.fields["city"].widget.choices = [("", _("Choose…"))] + [
+            (c, c) for c in cities_of(province)
+        ]
+        self.fields["district"].widget.choices = [("", _("Choose…"))] + [
+            (d, d) for d in districts_of(province, city)
+        ]
+
+    def chosen(self, name: str) -> str:
+        """What the buyer has chosen for NAME so far (bound data, else the initial value)."""
+        value = self.data.get(name) if self.is_bound else self.initial.get(name)
+        return value if isinstance(value, str) else ""
+
     def clean_contact(self) -> dict[str, str]:
         value = self.cleaned_data["contact"].strip()
+        if not value:  # the recipient's mobile stands in (see clean)
+            return {"email": "", "mobile": ""}
         if "@" in value:
             try:
                 validate_email(value)
@@ -79,6 +117,28 @@ class CheckoutForm(forms.Form):
 
     def clean_recipient_phone(self) -> str:
         return _mobile(self.cleaned_data["recipient_phone"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        contact, phone = data.get("contact"), data.get("recipient_phone")
+        if contact is not None and not (contact["email"] or contact["mobile"]) and phone:
+            data["contact"] = {"email": "", "mobile": phone}
+        province, city, district = (data.get(k, "") for k in ("province", "city", "district"))
+        if province and city and not city_in(province, city):
+            self.add_error(
+                "city",
+                forms.ValidationError(
+                    _("Choose a city of %(province)s.") % {"province": province}, code="city"
+                ),
+            )
+        elif province and city and district and not district_in(province, city, district):
+            self.add_error(
+                "district",
+                forms.ValidationError(
+                    _("Choose a district of %(city)s.") % {"city": city}, code="district"
+                ),
+            )
+        return data
 
     def buyer(self) -> Buyer:
         data = self.cleaned_data

@@ -12,10 +12,12 @@ urlpatterns = [
     path("cart/", views.cart_view, name="cart"),
     path("cart/add/", views.cart_add_view, name="cart_add"),
     path("checkout/", views.checkout_view, name="checkout"),
+    path("checkout/quote/", views.checkout_quote_view, name="checkout_quote"),
     path("orders/lookup/", views.order_lookup_view, name="order_lookup"),
     path("orders/<str:number>/", views.order_detail_view, name="order_detail"),
     path("orders/<str:number>/pay/", views.order_pay_view, name="order_pay"),
     path("orders/<str:number>/scan/", views.order_scan_view, name="order_scan"),
+    path("orders/<str:number>/cancel/", views.order_cancel_view, name="order_cancel"),
     path("orders/<str:number>/return/", aftersale_views.return_request_view, name="order_return"),
     path(
         "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing.models import Provider
 from billing.payments.registry import providers
-from core.clients import client_bucket, rate_limited
+from core.money import yuan
 
 from . import selectors
 from .cart import (
@@ -31,12 +32,15 @@ from .cart import (
 from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
 from .models import Order, ShareLink
 from .orders import OutOfStock, Want, order_payment_start, order_place, order_quote
+from .paying import cart_refill, order_cancel, order_payment_check
 from .qr import qr_svg
+from .regions import PROVINCES
 from .sharing import share_links_ensure
 
 SESSION_ORDERS = "storefront_orders"
 SESSION_BUY_NOW = "storefront_buy_now"
 SESSION_SHARE = "storefront_share"
+LOOKUP_LIMIT = 10  # wrong number + phone guesses per visitor address per hour
 
 
 def _orders_allow(request: HttpRequest, number: str) -> None:
@@ -132,21 +136,26 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     if not wants:
         messages.info(request, _("Your cart is empty."))
         return redirect("storefront:cart")
-    form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
+    # "Update" (the no-JavaScript way to see the delivery fee and the province's cities) shows
+    # the form again with what was typed, without errors and without placing the order.
+    updating = request.method == "POST" and "update" in request.POST
+    if updating:
+        form = CheckoutForm(initial=request.POST.dict())
+    else:
+        form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
     quote = None
     error = ""
+    province = form.chosen("province")
     try:
-        province = form.data.get("province") if form.is_bound else None
-        quote = order_quote(wants=wants, province=province or None)
+        quote = order_quote(wants=wants, province=province if province in PROVINCES else None)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if request.method == "POST" and form.is_valid() and not error:
+    if request.method == "POST" and not updating and form.is_valid() and not error:
         try:
             order = order_place(
                 wants=wants,
                 buyer=form.buyer(),
                 share_code=request.session.get(SESSION_SHARE, ""),
-                client=client_bucket(request),
             )
         except OutOfStock as exc:
             error = " ".join(exc.messages)
@@ -165,11 +174,49 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "quote": quote,
+            "total_fen": _quote_total(quote),
             "error": error,
             "buy_now": buy_now,
             "providers": [(p, Provider(p).label) for p in _providers()],
         },
         status=409 if error and request.method == "POST" else 200,
+    )
+
+
+def _quote_total(quote: dict | None) -> int | None:
+    if quote is None or quote["shipping_fen"] is None:
+        return None
+    return quote["goods_fen"] + quote["shipping_fen"]
+
+
+@require_GET
+def checkout_quote_view(request: HttpRequest) -> HttpResponse:
+    """The checkout's totals for a province (the page's script asks as soon as one is chosen).
+
+    Same wants (cart or buy-now choice) and the same fee function as order_place; prices come
+    from the database, never from the request.
+    """
+    province = request.GET.get("province", "")
+    if province not in PROVINCES:
+        return JsonResponse({"error": _("Choose a province.")}, status=400)
+    wants, _buy_now = _checkout_wants(request)
+    if not wants:
+        return JsonResponse({"error": _("Your cart is empty.")}, status=404)
+    try:
+        quote = order_quote(wants=wants, province=province)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=409)
+    total = _quote_total(quote) or 0
+    return JsonResponse(
+        {
+            "province": province,
+            "goods_fen": quote["goods_fen"],
+            "shipping_fen": quote["shipping_fen"],
+            "total_fen": total,
+            "goods": yuan(quote["goods_fen"]),
+            "shipping": yuan(quote["shipping_fen"]),
+            "total": yuan(total),
+        }
     )
 
 
@@ -183,6 +230,10 @@ def _providers() -> list[str]:
 
 
 def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
+    if not selectors.order_progress(order=order).payable:
+        # Paid meanwhile, being confirmed, or closed: the order page says which (an error
+        # "cannot be paid" above a "thank you" headline only confused buyers).
+        return redirect("storefront:order_detail", number=order.number)
     offered = _providers()
     provider = request.POST.get("provider", "")
     if provider not in offered:
@@ -208,8 +259,9 @@ def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
 def order_scan_view(request: HttpRequest, number: str) -> HttpResponse:
     """Scan-to-pay: the provider's code as a QR image; the page refreshes until paid."""
     order = _order_for_visitor(request, number)
+    order_payment_check(order=order)  # the page refreshes while she scans: paid yet?
     payment = selectors.payment_open_for(order=order)
-    if order.status != Order.Status.PENDING_PAYMENT or payment is None:
+    if not selectors.order_progress(order=order).payable or payment is None:
         return redirect("storefront:order_detail", number=number)
     return TemplateResponse(
         request,
@@ -226,6 +278,10 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_for_visitor(request, number)
+    if order.status == Order.Status.PENDING_PAYMENT:
+        # Back from the pay page (or waiting on it): ask the provider rather than wait for its
+        # notification, so the page can say "paid" or "not paid yet" at once.
+        order_payment_check(order=order)
     context = selectors.order_page_context(order=order)
     context["paying"] = request.GET.get("paying") == "1"
     if order.status == Order.Status.PAID:
@@ -236,17 +292,28 @@ def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
     return TemplateResponse(request, "storefront/order_detail.html", context)
 
 
+@require_POST
+def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
+    """The buyer cancels her unpaid order: stock goes back and the goods back into her cart,
+    so she can change the order and check out again."""
+    order, cancelled = order_cancel(order=_order_for_visitor(request, number))
+    if not cancelled:  # paid meanwhile, or closed already: the order page says which
+        return redirect("storefront:order_detail", number=number)
+    cart = cart_find(request.COOKIES.get(COOKIE)) or cart_create()
+    cart_refill(cart=cart, order=order)
+    messages.success(request, _("Order cancelled. Its goods are back in your cart."))
+    return _cart_response(request, redirect("storefront:cart"), cart.token)
+
+
 @require_http_methods(["GET", "POST"])
 def order_lookup_view(request: HttpRequest) -> HttpResponse:
     form = OrderLookupForm(request.POST or None)
     error = ""
-    status = 200
     if request.method == "POST":
-        # Every try counts, atomically, per shop and client (core.clients): behind the proxy
-        # each buyer has her own count, and 20 guesses at once cannot pass a limit of 10.
-        if rate_limited(name="order_lookup", value=client_bucket(request)):
+        key = f"order-lookup:{request.META.get('REMOTE_ADDR', '')}"
+        attempts = cache.get(key, 0)
+        if attempts >= LOOKUP_LIMIT:
             error = _("Too many attempts. Please try again in an hour.")
-            status = 429
         elif form.is_valid():
             order = selectors.order_lookup(
                 number=form.cleaned_data["number"], phone=form.cleaned_data["phone"]
@@ -254,10 +321,13 @@ def order_lookup_view(request: HttpRequest) -> HttpResponse:
             if order is not None:
                 _orders_allow(request, order.number)
                 return redirect("storefront:order_detail", number=order.number)
+            cache.set(key, attempts + 1, 3600)
             error = _("No order matches this number and mobile number.")
-            status = 404
     return TemplateResponse(
-        request, "storefront/order_lookup.html", {"form": form, "error": error}, status=status
+        request,
+        "storefront/order_lookup.html",
+        {"form": form, "error": error},
+        status=404 if error and request.method == "POST" else 200,
     )
 
 

@@ -8,6 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from django.db import connection, transaction
+from django_tenants.utils import tenant_context
+
 ROOT = Path(__file__).resolve().parents[1]
 # Debian's package, installed by `make sysdeps`: Playwright drives it, so no `playwright install`.
 CHROMIUM = os.environ.get("VSTORE_CHROMIUM", "/usr/bin/chromium")
@@ -51,3 +55,69 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def screenshots_dir() -> Path:
+    """var/screenshots/: the pictures of the buyer's pages kept for people to look at."""
+    path = ROOT / "var" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def article_with_card(shop, *, listing_id: int, slug: str, title: str = "辅食碗测评"):
+    """A published article in SHOP with one product card for LISTING_ID."""
+    from cms.models import ArticlePage, HomePage
+
+    body = [
+        {"type": "paragraph", "value": "<p>宝宝自己吃饭，这个碗真的不会翻。</p>"},
+        {"type": "product_card", "value": {"listing": listing_id, "note": "我家用了半年"}},
+    ]
+    with tenant_context(shop):
+        home = HomePage.objects.get()
+        return home.add_child(
+            instance=ArticlePage(title=title, slug=slug, summary="好用", body=body)
+        )
+
+
+@pytest.fixture
+def static_from_finders(settings) -> None:
+    """Styled screenshots: the server's WhiteNoise finds static files in the apps (no
+    collectstatic in tests). Set before platform_server builds its handler."""
+    settings.WHITENOISE_USE_FINDERS = True
+
+
+@pytest.fixture
+def paid_rows_removed(committed_db) -> Iterator[None]:
+    """After the test, remove what a real capture wrote beside its payment.
+
+    committed_db deletes payments afterwards, but a captured one is referred to by ledger rows
+    (append-only by trigger) and supplier orders (PROTECT). The test database is thrown away
+    at the end of the run; until then the next test must find no payments left, so these rows
+    go with triggers off (session_replication_role, the test database's superuser).
+    """
+    from billing.fulfilment.models import (
+        BuyerNotice,
+        FulfilmentEvent,
+        SupplierOrder,
+        SupplierOrderLine,
+    )
+    from billing.models import JournalEntry, Payment, Posting
+
+    yield
+    ids = list(Payment.objects.values_list("pk", flat=True))
+    if not ids:
+        return
+    orders = f"SELECT id FROM {SupplierOrder._meta.db_table} WHERE payment_id = ANY(%s)"
+    entries = f"SELECT id FROM {JournalEntry._meta.db_table} WHERE payment_id = ANY(%s)"
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")
+        for sql in (
+            f"DELETE FROM {Posting._meta.db_table} WHERE entry_id IN ({entries})",
+            f"DELETE FROM {JournalEntry._meta.db_table} WHERE id IN ({entries})",
+            *(
+                f"DELETE FROM {m._meta.db_table} WHERE supplier_order_id IN ({orders})"
+                for m in (FulfilmentEvent, BuyerNotice, SupplierOrderLine)
+            ),
+            f"DELETE FROM {SupplierOrder._meta.db_table} WHERE id IN ({orders})",
+        ):
+            cur.execute(sql, [ids])

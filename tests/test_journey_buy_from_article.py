@@ -4,21 +4,25 @@ shop hosts) and a real Celery worker; screenshots of every step are kept as arti
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
-from billing.fulfilment.models import BuyerNotice, FulfilmentEvent, SupplierOrder, SupplierOrderLine
-from billing.models import JournalEntry, Payment, Posting
+from billing.models import Payment
 from catalog.models import SKU
-from cms.models import ArticlePage, HomePage
 from storefront.models import Order
 
-from .journey_helpers import PHONE, artifacts_dir, chromium
+from .journey_helpers import (  # noqa: F401 (pytest fixtures)
+    PHONE,
+    article_with_card,
+    artifacts_dir,
+    chromium,
+    paid_rows_removed,
+    static_from_finders,
+)
 from .storefront_helpers import listed
 
 pytestmark = pytest.mark.usefixtures("catalog_media", "catalog_english")
@@ -27,54 +31,6 @@ TITLE = "宝宝辅食碗 · 吸盘防摔"
 MOBILE = "13812345678"
 # The worker's round trip (pay page → notification → capture hook → order task) on a busy machine.
 PAID_TIMEOUT_MS = 120_000
-
-
-def article_with_card(shop, *, listing_id: int, slug: str) -> ArticlePage:
-    body = [
-        {"type": "paragraph", "value": "<p>宝宝自己吃饭，这个碗真的不会翻。</p>"},
-        {"type": "product_card", "value": {"listing": listing_id, "note": "我家用了半年"}},
-    ]
-    with tenant_context(shop):
-        home = HomePage.objects.get()
-        return home.add_child(
-            instance=ArticlePage(title="辅食碗测评", slug=slug, summary="好用", body=body)
-        )
-
-
-@pytest.fixture
-def static_from_finders(settings) -> None:
-    """Styled screenshots: the server's WhiteNoise finds static files in the apps (no
-    collectstatic in tests). Set before platform_server builds its handler."""
-    settings.WHITENOISE_USE_FINDERS = True
-
-
-@pytest.fixture
-def paid_rows_removed(committed_db) -> Iterator[None]:
-    """After the test, remove what a real capture wrote beside its payment.
-
-    committed_db deletes payments afterwards, but a captured one is referred to by ledger rows
-    (append-only by trigger) and supplier orders (PROTECT). The test database is thrown away
-    at the end of the run; until then the next test must find no payments left, so these rows
-    go with triggers off (session_replication_role, the test database's superuser).
-    """
-    yield
-    ids = list(Payment.objects.values_list("pk", flat=True))
-    if not ids:
-        return
-    orders = f"SELECT id FROM {SupplierOrder._meta.db_table} WHERE payment_id = ANY(%s)"
-    entries = f"SELECT id FROM {JournalEntry._meta.db_table} WHERE payment_id = ANY(%s)"
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL session_replication_role = replica")
-        for sql in (
-            f"DELETE FROM {Posting._meta.db_table} WHERE entry_id IN ({entries})",
-            f"DELETE FROM {JournalEntry._meta.db_table} WHERE id IN ({entries})",
-            *(
-                f"DELETE FROM {m._meta.db_table} WHERE supplier_order_id IN ({orders})"
-                for m in (FulfilmentEvent, BuyerNotice, SupplierOrderLine)
-            ),
-            f"DELETE FROM {SupplierOrder._meta.db_table} WHERE id IN ({orders})",
-        ):
-            cur.execute(sql, [ids])
 
 
 @pytest.mark.django_db
@@ -95,8 +51,9 @@ def test_the_article_card_buys_now_with_one_tap(shops, shop_client):
 
 
 @pytest.mark.browser
+@pytest.mark.usefixtures("static_from_finders", "paid_rows_removed")
 def test_a_follower_buys_from_an_article_on_a_phone_and_finds_the_order_again(
-    shops, static_from_finders, platform_server, celery_worker, paid_rows_removed, settings
+    shops, platform_server, celery_worker, settings
 ):
     settings.VSTORE_PAYMENT_NOTIFY_BASE_URL = platform_server
     listing, item = listed(shops.a, price=8800, stock=3, title=TITLE)
@@ -133,12 +90,11 @@ def test_a_follower_buys_from_an_article_on_a_phone_and_finds_the_order_again(
         expect(page).to_have_url(re.compile(r"/checkout/\?now=1$"))
         expect(page.locator(".order-summary")).to_contain_text(TITLE)
         form = page.locator("form.checkout-form")
-        form.locator('[name="contact"]').fill(MOBILE)
         form.locator('[name="recipient"]').fill("李妈妈")
         form.locator('[name="recipient_phone"]').fill(MOBILE)
         form.locator('[name="province"]').select_option("浙江")
-        form.locator('[name="city"]').fill("杭州市")
-        form.locator('[name="district"]').fill("西湖区")
+        form.locator('[name="city"]').select_option("杭州市")
+        form.locator('[name="district"]').select_option("西湖区")
         form.locator('[name="street"]').fill("文三路 100 号 1 幢 101 室")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         shot(page, "checkout")

@@ -249,3 +249,107 @@ def test_a_failed_add_goes_back_only_to_a_page_of_this_shop(shops, shop_client):
     assert evil.status_code == 302 and evil["Location"] == "/"
     own = buyer.post("/cart/add/", {"item": "x"}, HTTP_REFERER="http://a.localhost/welcome/")
     assert own["Location"] == "http://a.localhost/welcome/"
+
+
+def test_the_delivery_fee_is_quoted_for_the_chosen_province_before_paying(shops, shop_client):
+    """The test template charges 20 yuan to Xinjiang (first kg) and nothing elsewhere."""
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    buyer = shop_client("a.localhost")
+    buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+
+    far = buyer.get("/checkout/quote/", {"province": "新疆", "now": "1"})
+    near = buyer.get("/checkout/quote/", {"province": "浙江", "now": "1"})
+
+    assert far.status_code == 200
+    assert far.json() == {
+        "province": "新疆",
+        "goods_fen": 8800,
+        "shipping_fen": 2000,
+        "total_fen": 10800,
+        "goods": "¥88.00",
+        "shipping": "¥20.00",
+        "total": "¥108.00",
+    }
+    assert (near.json()["shipping"], near.json()["total"]) == ("¥0.00", "¥88.00")
+    # Without JavaScript: "update" shows the fee and the total on the form, places nothing.
+    updated = buyer.post(
+        "/checkout/?now=1",
+        {**ADDRESS, "province": "新疆", "city": "", "district": "", "update": "1"},
+    )
+    assert updated.status_code == 200
+    assert re.search(r'data-quote="total">¥108.00<', updated.text)
+    assert re.search(r'data-quote="shipping">¥20.00<', updated.text)
+    assert '<option value="乌鲁木齐市">' in updated.text  # the province's cities to pick from
+    assert 'class="error"' not in updated.text
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+    # What the buyer saw is what she is charged.
+    buyer.post(
+        "/checkout/?now=1",
+        {**ADDRESS, "province": "新疆", "city": "乌鲁木齐市", "district": "天山区"},
+    )
+    order = only_order(shops.a, item)
+    assert (order.shipping_fen, order.total_fen) == (2000, 10800)
+
+
+def test_the_quote_endpoint_refuses_bad_input_cleanly(shops, shop_client):
+    buyer = shop_client("a.localhost")
+    for province in ("", "Atlantis", "新疆\x00", "浙" * 500):
+        answer = buyer.get("/checkout/quote/", {"province": province})
+        assert answer.status_code == 400 and answer.json()["error"]
+    assert buyer.get("/checkout/quote/", {"province": "浙江"}).status_code == 404  # empty cart
+    assert buyer.post("/checkout/quote/", {"province": "浙江"}).status_code == 405
+
+
+def test_city_and_district_must_belong_to_the_province_and_city(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+
+    wrong_city = buyer.post("/checkout/?now=1", {**ADDRESS, "province": "江苏"})
+    wrong_district = buyer.post("/checkout/?now=1", {**ADDRESS, "district": "鼓楼区"})
+    made_up = buyer.post("/checkout/?now=1", {**ADDRESS, "city": "杭州市\u202e", "district": "x"})
+
+    assert "Choose a city of 江苏." in wrong_city.text
+    assert "Choose a district of 杭州市." in wrong_district.text
+    assert made_up.status_code == 200 and 'class="error"' in made_up.text
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+    assert SKU.objects.get(pk=item.sku_id).stock == 5
+
+
+def test_the_checkout_offers_a_picker_from_the_divisions_data(shops, shop_client):
+    from django.contrib.staticfiles import finders
+
+    from storefront.regions import PROVINCES, divisions
+
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+    page = buyer.get("/checkout/?now=1")
+
+    assert re.search(r'<select name="city"[^>]*>', page.text)
+    assert re.search(r'<select name="district"[^>]*>', page.text)
+    url = re.search(r'data-divisions="([^"]+)"', page.text).group(1)
+    assert url.endswith("storefront/china-divisions.json")
+    assert finders.find("storefront/china-divisions.json") is not None
+    assert tuple(divisions()) == PROVINCES
+    assert divisions()["北京"]["北京市"][:2] == ("东城区", "西城区")
+    assert "天山区" in divisions()["新疆"]["乌鲁木齐市"]
+
+
+def test_the_mobile_is_asked_once_and_an_email_is_optional(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    page = shop_client("a.localhost")
+    page.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+    form = page.get("/checkout/?now=1").text
+    assert form.count('inputmode="tel"') == 1  # one mobile field, the recipient's
+
+    buy_now(shop_client("a.localhost"), item, contact="", recipient_phone="139 0000 2222")
+    buy_now(shop_client("a.localhost"), item, contact="Mum@Example.com")
+    with tenant_context(shops.a):
+        orders = Order.objects.filter(lines__item=item).order_by("id")
+        assert [(o.contact_mobile, o.contact_email, o.recipient_phone) for o in orders] == [
+            ("13900002222", "", "13900002222"),
+            ("", "mum@example.com", "13800138000"),
+        ]

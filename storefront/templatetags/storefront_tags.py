@@ -1,4 +1,4 @@
-"""Shop template tags: a listing's reviews, for the product page."""
+"""Shop template tags: a listing's reviews (product page); an order's state (my orders)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django import template
 from cms.shop_cache import cached
 
 from ..reviews import listing_rating, listing_reviews
+from ..selectors import order_progress
 
 register = template.Library()
 
@@ -22,3 +23,9 @@ def listing_reviews_block(listing) -> dict:
             "reviews": listing_reviews(listing_id=listing.pk),
         },
     )
+
+
+@register.simple_tag
+def order_state_label(order) -> str:
+    """The order's state as its own page shows it (shipped, refunded…), not the stored status."""
+    return order_progress(order=order).label

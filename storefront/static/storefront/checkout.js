@@ -1,0 +1,79 @@
+/* Checkout: the 省/市/区 picker and the delivery fee shown as soon as a province is chosen.
+   The page works without this script: its "update" button re-renders both on the server. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form.checkout-form[data-divisions]");
+  if (!form) return;
+  var province = form.elements.province, city = form.elements.city, district = form.elements.district;
+  var update = form.querySelector(".update-quote");
+  if (update) update.hidden = true;
+  var divisions = null, pending = null, asked = 0;
+
+  function load() {
+    if (divisions) return Promise.resolve(divisions);
+    if (!pending) {
+      pending = fetch(form.dataset.divisions, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { divisions = data.provinces; return divisions; });
+    }
+    return pending;
+  }
+
+  function fill(select, names) {
+    var keep = select.value, placeholder = select.options[0] ? select.options[0].text : "";
+    select.length = 0;
+    select.add(new Option(placeholder, ""));
+    names.forEach(function (name) { select.add(new Option(name, name)); });
+    select.value = names.indexOf(keep) >= 0 ? keep : "";
+    select.disabled = names.length === 0;
+  }
+
+  function cities() {
+    return load().then(function (d) {
+      fill(city, Object.keys(d[province.value] || {}));
+      districts();
+    });
+  }
+
+  function districts() {
+    return load().then(function (d) {
+      fill(district, ((d[province.value] || {})[city.value]) || []);
+    });
+  }
+
+  function show(selector, on) {
+    var el = form.querySelector(selector);
+    if (el) el.hidden = !on;
+  }
+
+  function setAll(name, text) {
+    document.querySelectorAll('[data-quote="' + name + '"]').forEach(function (el) { el.textContent = text; });
+  }
+
+  function quote() {
+    var value = province.value, ticket = ++asked;
+    if (!value) { show(".when-quoted", false); show(".when-unquoted", true); return; }
+    var url = form.dataset.quoteUrl;
+    url += (url.indexOf("?") >= 0 ? "&" : "?") + "province=" + encodeURIComponent(value);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (ticket !== asked) return;  // a later choice answered first
+        var error = form.querySelector(".quote-error");
+        if (data.error) {
+          error.textContent = data.error; error.hidden = false;
+          show(".when-quoted", false); show(".when-unquoted", false);
+          return;
+        }
+        error.hidden = true;
+        setAll("shipping", data.shipping);
+        setAll("total", data.total);
+        show(".when-quoted", true); show(".when-unquoted", false);
+      })
+      .catch(function () { if (update) update.hidden = false; });
+  }
+
+  province.addEventListener("change", function () { cities(); quote(); });
+  city.addEventListener("change", districts);
+  if (province.value) { cities(); quote(); } else { fill(city, []); fill(district, []); }
+})();
