@@ -29,7 +29,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .models import Payment, PaymentNotification, Refund, SandboxTrade
-from .payments.base import Event, Notification, PaymentProvider, ProviderError
+from .payments.base import (
+    Event,
+    MalformedNotification,
+    Notification,
+    PaymentProvider,
+    ProviderError,
+    TradeState,
+)
 from .payments.registry import provider_get
 
 if TYPE_CHECKING:
@@ -281,11 +288,42 @@ def _refund_late_payment(payment: Payment, n: Notification) -> Handled:
         late=True,
     )
     if refund.status == Refund.Status.PENDING:
-        # Inside the notification's transaction: if the provider cannot be reached, nothing is
-        # recorded, the provider is told to retry, and the next delivery tries again.
-        _refund_submit(refund, payment=payment)
+        try:
+            _refund_submit(refund, payment=payment)
+        except ProviderError as exc:
+            # The payment and the refund owed are recorded with this notification, which is
+            # acknowledged: answering 5xx would only make the provider redeliver the same news
+            # while its refund API is down. The refund stays "pending" and a task retries it
+            # (same out_refund_no, so the provider refunds once); the sweep catches stragglers.
+            from .tasks import refund_submit_task
+
+            logger.error(
+                "late payment %s: refund %s not made yet (%s); retrying in the background",
+                payment.out_trade_no, refund.out_refund_no, exc,
+            )  # fmt: skip
+            transaction.on_commit(partial(refund_submit_task.delay, refund_id=refund.pk))
     logger.warning("payment %s paid after it expired: refunded", payment.out_trade_no)
     return Handled(Outcome.REFUNDED_EXPIRED, payment)
+
+
+def refund_resubmit(*, refund_id: int) -> Refund:
+    """Ask the provider again for a refund left "pending" (it could not be reached); idempotent:
+    a refund that has been answered is returned as it is. Raises ProviderError to be retried."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != Refund.Status.PENDING:
+        return refund
+    return _refund_submit(refund, payment=refund.payment)
+
+
+def refunds_pending_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of refunds still "pending" a few minutes after they were asked for: the provider was
+    down and the retrying task gave up or was lost. The reconcile sweep hands them out again."""
+    stale = (now or timezone.now()) - timedelta(minutes=5)
+    return list(
+        Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=stale)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 def _refund_for(payment: Payment, n: Notification) -> Refund | None:
@@ -407,7 +445,18 @@ def payment_reconcile(*, payment: Payment) -> PaymentNotification | None:
     state = backend.query(payment)
     if not state.paid or not state.provider_trade_id:
         return None
-    notification = Notification(
+    try:
+        notification = _query_notification(backend, payment, state)
+    except MalformedNotification as exc:
+        # An answer we cannot act on is no answer: the task asks again later.
+        raise ProviderError(f"{backend.name} answered the query with {exc}") from exc
+    return payment_notification_handle(provider=backend, notification=notification)
+
+
+def _query_notification(
+    backend: PaymentProvider, payment: Payment, state: TradeState
+) -> Notification:
+    return Notification(
         provider=backend.name,
         id=f"query:{state.provider_trade_id}",
         event=Event.PAID,
@@ -420,7 +469,6 @@ def payment_reconcile(*, payment: Payment) -> PaymentNotification | None:
         provider_trade_id=state.provider_trade_id,
         occurred_at=state.paid_at,
     )
-    return payment_notification_handle(provider=backend, notification=notification)
 
 
 def payments_reconcile_due(*, now: datetime | None = None) -> list[int]:
@@ -471,8 +519,11 @@ def payment_captured_hook_run(*, payment_id: int) -> None:
 
 def sandbox_trade_pay(*, trade: SandboxTrade) -> SandboxTrade:
     """The buyer pressed "Pay": book it and have the sandbox notify us (a Celery task)."""
+    from .payments.registry import sandbox_enabled
     from .tasks import sandbox_notification_send
 
+    if not sandbox_enabled():
+        raise PaymentError("the sandbox payment provider is off")
     with transaction.atomic():
         locked = SandboxTrade.objects.select_for_update().get(pk=trade.pk)
         if locked.status != SandboxTrade.Status.WAITING:

@@ -1,4 +1,5 @@
-"""Background work for payments: the sandbox provider's notification sender."""
+"""Background work for payments: the sandbox provider's notification sender, reconciliation
+and refunds that wait for their provider."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ def sandbox_notification_send(
     """
     from django.conf import settings
 
+    from .payments.registry import sandbox_enabled
+
+    if not sandbox_enabled():  # switched off since it was queued: nothing may be "paid" now
+        logger.warning("sandbox off: notification %s not sent", notification_id)
+        return 0
     trade = SandboxTrade.objects.get(pk=trade_id)
     body = sandbox.notification_body(
         trade,
@@ -60,12 +66,29 @@ def payment_reconcile_task(self, *, payment_id: int) -> str:
     return record.outcome if record else "not paid"
 
 
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def refund_submit_task(self, *, refund_id: int) -> str:
+    """Ask the provider for a refund it could not be asked for at once (see refund_resubmit)."""
+    from .payments.base import ProviderError
+    from .services import refund_resubmit
+
+    try:
+        refund = refund_resubmit(refund_id=refund_id)
+    except ProviderError as exc:
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 30, 1800)) from exc
+    return refund.status
+
+
 @shared_task
 def payments_reconcile_sweep_task() -> int:
-    """Beat, every few minutes: query the provider for open payments with no notification yet."""
-    from .services import payments_reconcile_due
+    """Beat, every few minutes: query the provider for open payments with no notification yet,
+    and ask again for refunds still pending (their provider was down)."""
+    from .services import payments_reconcile_due, refunds_pending_due
 
     due = payments_reconcile_due()
     for payment_id in due:
         payment_reconcile_task.delay(payment_id=payment_id)
-    return len(due)
+    pending = refunds_pending_due()
+    for refund_id in pending:
+        refund_submit_task.delay(refund_id=refund_id)
+    return len(due) + len(pending)

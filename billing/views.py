@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import SandboxTrade
 from .payments.base import IncomingRequest, NotificationError, ProviderError
-from .payments.registry import UnknownProvider, provider_get
+from .payments.registry import UnknownProvider, provider_get, sandbox_enabled
 from .services import PaymentError, payment_notification_handle, sandbox_trade_pay
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,11 @@ _KEPT_HEADERS = (
     "x-sandbox-nonce",
     "x-sandbox-signature",
 )
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; the audit copy shows it as U+FFFD instead.
+    return text.replace("\x00", "\ufffd")
 
 
 @csrf_exempt
@@ -51,8 +56,8 @@ def payment_notify(request: HttpRequest, provider_name: str) -> HttpResponse:
         record = payment_notification_handle(
             provider=provider,
             notification=notification,
-            raw_body=request.body.decode("utf-8", errors="replace"),
-            headers={k: v for k, v in headers.items() if k in _KEPT_HEADERS},
+            raw_body=_storable(request.body.decode("utf-8", errors="replace")),
+            headers={k: _storable(v) for k, v in headers.items() if k in _KEPT_HEADERS},
         )
     except ProviderError as exc:
         # Nothing was recorded; the provider retries and we try again then.
@@ -65,6 +70,9 @@ def payment_notify(request: HttpRequest, provider_name: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
+    if not sandbox_enabled():
+        # Switched off (production): its trades, even old ones, can no longer be "paid".
+        raise Http404("the sandbox payment provider is off")
     trade = get_object_or_404(SandboxTrade, out_trade_no=out_trade_no)
     if request.method == "POST":
         if request.POST.get("action") == "pay":

@@ -81,7 +81,9 @@ class FakeAlipayGateway(BaseHTTPRequestHandler):
         biz = json.loads(params["biz_content"])
         self.state["calls"].append((method, biz))
         trade = self.state["trades"].get(biz.get("out_trade_no"), {})
-        if method == "alipay.trade.refund":
+        if method == "alipay.trade.refund" and self.state.get("refuse_refunds"):
+            self._answer(method, {"code": "40004", "msg": "Business Failed", "sub_code": "x"})
+        elif method == "alipay.trade.refund":
             done = self.state["refunds"].setdefault(biz["out_request_no"], biz["refund_amount"])
             self._answer(
                 method,
@@ -408,3 +410,40 @@ def test_a_gateway_answer_with_a_bad_signature_is_not_trusted(shops, gateway):
 
     with pytest.raises(ProviderError, match="not verified"):
         provider_get("alipay").query(payment)
+
+
+# --- issue 11: signed notifications that must never give a 500 -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"notify_id": "ac05\x00099524730693"},
+        {"notify_id": "a" * 10_240},
+        {"notify_id": "ac05\u202e0995"},
+        {"out_trade_no": "VS\x00X"},
+        {"trade_no": "2013" * 100},
+    ],
+)
+def test_a_signed_notification_with_unstorable_fields_gets_a_clean_400(shops, gateway, changes):
+    payment = new_payment(shops)
+
+    response = notify(signed(trade_params(payment, **changes)))
+
+    assert response.status_code == 400
+    assert response.text == "MalformedNotification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert not PaymentNotification.objects.exists()
+
+
+def test_a_late_payment_whose_refund_the_gateway_refuses_is_acknowledged(shops, gateway):
+    payment = payment_expire(payment=new_payment(shops))
+    gateway["refuse_refunds"] = True
+
+    response = notify(signed(trade_params(payment)))
+
+    assert (response.status_code, response.content) == (200, b"success")
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == Refund.Status.PENDING and "40004" in refund.last_error
+    assert PaymentNotification.objects.get().outcome == "refunded_expired"

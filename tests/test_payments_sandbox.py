@@ -551,3 +551,75 @@ def test_the_reconcile_sweep_picks_open_payments_past_the_notification_window(sh
     due = payments_reconcile_due(now=later)
 
     assert due == [waiting.pk]
+
+
+# --- issue 11: notifications that must never give a 500 ------------------------------------------
+
+
+@pytest.mark.parametrize("notification_id", ["SBN\x00x", "SBN" + "x" * 10_240, "SBN\u202ex"])
+def test_a_signed_notification_with_an_unstorable_id_gets_a_clean_400(shops, notification_id):
+    payment = new_payment(shops)
+
+    response = post_notification(payment, notification_id=notification_id)
+
+    assert response.status_code == 400
+    assert response.text == "MalformedNotification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert not PaymentNotification.objects.exists()
+
+
+def test_a_signed_notification_with_a_time_without_offset_gets_a_clean_400(shops):
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    body = sandbox.notification_body(trade, event="paid", merchant_id="vstore-sandbox")
+    body = body.replace(b'"occurred_at":"', b'"occurred_at":"2026-01-01T00:00:00","x":"')
+    headers = sandbox.notification_sign(body, key=sandbox.sandbox_private_key())
+
+    response = platform().post(NOTIFY, data=body, content_type="application/json", headers=headers)
+
+    assert response.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+def test_a_late_payment_the_provider_cannot_refund_yet_is_acknowledged_and_kept(shops):
+    from billing.services import refund_resubmit, refunds_pending_due
+
+    payment = payment_expire(payment=new_payment(shops))
+    # The sandbox has not booked the trade as paid, so its refund API refuses for now.
+
+    response = post_notification(payment)
+    again = post_notification(payment)
+
+    assert response.status_code == again.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED and payment.captured_at is None
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == Refund.Status.PENDING and refund.last_error
+    assert refund.amount == payment.refunded_amount == payment.amount
+    assert refund.pk in refunds_pending_due(now=timezone.now() + timedelta(minutes=6))
+
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status = SandboxTrade.Status.PAID
+    trade.save()
+    assert refund_resubmit(refund_id=refund.pk).status == Refund.Status.SUCCEEDED
+    assert refund_resubmit(refund_id=refund.pk).status == Refund.Status.SUCCEEDED  # once
+    trade.refresh_from_db()
+    assert trade.refunded_amount == payment.amount
+
+
+def test_a_notification_retried_after_the_deadline_tells_when_the_buyer_paid(shops):
+    payment = new_payment(shops)
+    trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)
+    trade.status, trade.paid_at = SandboxTrade.Status.PAID, timezone.now()
+    trade.save()
+    # The worker was down; its retry reaches us after the payment's deadline.
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now())
+
+    response = post_notification(payment)
+
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.captured_at == trade.paid_at

@@ -18,13 +18,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from billing.models import Payment, PaymentNotification, Refund
 from billing.payments import signing, wechatpay
 from billing.payments.base import BadSignature, ProviderError
-from billing.payments.registry import provider_get
+from billing.payments.registry import UnknownProvider, provider_get
 from billing.services import payment_create, payment_expire, payment_reconcile, payment_refund
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +104,9 @@ class FakeWeChatPay(BaseHTTPRequestHandler):
                 | ({"success_time": order["success_time"]} if "success_time" in order else {}),
             )
         elif method == "POST" and url.path == "/v3/refund/domestic/refunds":
+            if self.state.get("refund_down"):
+                self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
+                return
             asked = json.loads(body)
             refund = refunds.setdefault(
                 asked["out_refund_no"], {"refund_id": f"50{secrets.randbelow(10**26):026d}"}
@@ -218,14 +223,18 @@ def notify(
     serial: str = PUBLIC_KEY_ID,
     api_v3_key: str = API_V3_KEY,
     tamper: bool = False,
+    resource_changes: dict | None = None,
+    timestamp_text: str | None = None,
 ):
     """POST a notification the way WeChat Pay sends it: encrypted resource, signed headers."""
     original_type = "refund" if event_type.startswith("REFUND") else "transaction"
-    encrypted = wechatpay.resource_encrypt(
-        api_v3_key.encode(), resource, associated_data=original_type
-    ) | {"original_type": original_type}
+    encrypted = (
+        wechatpay.resource_encrypt(api_v3_key.encode(), resource, associated_data=original_type)
+        | {"original_type": original_type}
+        | (resource_changes or {})
+    )
     envelope = {
-        "id": notification_id or f"EV-{secrets.token_hex(10)}",
+        "id": f"EV-{secrets.token_hex(10)}" if notification_id is None else notification_id,
         "create_time": timezone.localtime().isoformat(timespec="seconds"),
         "resource_type": "encrypt-resource",
         "event_type": event_type,
@@ -233,7 +242,7 @@ def notify(
         "resource": encrypted,
     }
     body = json.dumps(envelope, ensure_ascii=False).encode()
-    ts = str(int(time.time()) if timestamp is None else timestamp)
+    ts = timestamp_text or str(int(time.time()) if timestamp is None else timestamp)
     nonce = secrets.token_hex(16)
     signature = signing.sign(key or WECHAT_KEY, wechatpay.signed_message(ts, nonce, body))
     if tamper:
@@ -515,3 +524,185 @@ def test_a_signed_but_malformed_notification_gets_400(shops, wechat, body):
 
     assert response.status_code == 400
     assert response.text == "MalformedNotification"
+
+
+# --- issue 11: the sandbox only where switched on; notifications that must never give a 500 ------
+
+
+def test_production_settings_with_wechat_pay_offer_no_sandbox(shops, wechat, settings, shop_client):
+    from storefront.models import Order
+
+    from .storefront_helpers import listed
+
+    sandbox_payment = payment_create(
+        tenant=shops.a,
+        order_number="A-old-sandbox",
+        amount=500,
+        provider="sandbox",
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    settings.VSTORE_PAYMENTS_SANDBOX = False  # what production settings have
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    buyer = shop_client("a.localhost")
+    added = buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
+    form = buyer.get(added["Location"])
+    placed = buyer.post(
+        added["Location"],
+        {
+            "contact": "13800138000",
+            "recipient": "王小明",
+            "recipient_phone": "13800138000",
+            "province": "浙江",
+            "city": "杭州市",
+            "district": "西湖区",
+            "street": "文三路 100 号",
+            "provider": "sandbox",  # asked for by hand: still not given
+        },
+    )
+
+    assert form.status_code == 200 and "sandbox" not in form.text.lower()
+    with tenant_context(shops.a):
+        order = Order.objects.get(lines__item=item)
+    connection.set_schema_to_public()
+    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
+    assert placed.status_code == 302 and payment.provider == "wechatpay"
+    platform = Client(HTTP_HOST="localhost")
+    pay_page = platform.get(f"/pay/sandbox/{sandbox_payment.out_trade_no}/")
+    pay_post = platform.post(f"/pay/sandbox/{sandbox_payment.out_trade_no}/", {"action": "pay"})
+    notify_sandbox = platform.post(
+        "/pay/notify/sandbox/", data=b"{}", content_type="application/json"
+    )
+    assert [pay_page.status_code, pay_post.status_code, notify_sandbox.status_code] == [404] * 3
+    with pytest.raises(UnknownProvider):
+        payment_create(
+            tenant=shops.a,
+            order_number="A-new-sandbox",
+            amount=500,
+            provider="sandbox",
+            expires_at=timezone.now() + timedelta(minutes=30),
+        )
+
+
+def test_a_paid_notification_for_an_expired_order_is_recorded_and_refunded(shops, wechat):
+    from catalog.models import SKU
+    from storefront.models import Order
+    from storefront.orders import Want, order_expire, order_payment_start, order_place
+
+    from .storefront_helpers import BUYER, listed
+
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    with tenant_context(shops.a):
+        order = order_place(wants=[Want(item.pk, 2)], buyer=BUYER)
+        payment = order_payment_start(
+            order=order, provider="wechatpay", return_url="http://a.localhost/"
+        )
+        # The buyer's 30 minutes pass; the minute sweep expires the order and frees its stock.
+        past = timezone.now() - timedelta(seconds=1)
+        Order.objects.filter(pk=order.pk).update(pay_deadline=past)
+        Payment.objects.filter(pk=payment.pk).update(expires_at=past)
+        order.refresh_from_db()
+        assert order_expire(order=order).status == Order.Status.EXPIRED
+    connection.set_schema_to_public()
+    assert SKU.objects.get(pk=item.sku_id).stock == 5
+
+    # Then WeChat Pay says the buyer paid (she scanned the code just as time ran out).
+    response = notify(transaction_resource(payment))
+    repeat = notify(transaction_resource(payment))
+
+    assert response.status_code == repeat.status_code == 204
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED and payment.captured_at is None
+    assert payment.provider_trade_id == "4200000000000000000000000001"
+    refund = Refund.objects.get(payment=payment)
+    assert refund.amount == payment.amount == 17600
+    assert list(wechat["refunds"]) == [refund.out_refund_no]  # asked once, by the API
+    assert set(PaymentNotification.objects.values_list("outcome", flat=True)) == {
+        "refunded_expired"
+    }
+    with tenant_context(shops.a):
+        assert Order.objects.get(pk=order.pk).status == Order.Status.EXPIRED
+    connection.set_schema_to_public()
+    assert SKU.objects.get(pk=item.sku_id).stock == 5
+
+
+def test_a_late_payment_whose_refund_cannot_be_made_now_is_acknowledged_and_retried(
+    shops, wechat, django_capture_on_commit_callbacks
+):
+    from billing.tasks import refund_submit_task
+
+    payment = payment_expire(payment=new_payment(shops))
+    wechat["refund_down"] = True  # the refund API answers 500 for now
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = notify(transaction_resource(payment))
+
+    assert response.status_code == 204  # recorded: WeChat Pay need not keep retrying
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == Refund.Status.PENDING and "500" in refund.last_error
+    assert PaymentNotification.objects.get().outcome == "refunded_expired"
+    assert len(callbacks) == 1  # the refund is handed to a retrying task
+
+    wechat["refund_down"] = False
+    refund_submit_task.apply(kwargs={"refund_id": refund.pk})
+
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PROCESSING and refund.provider_refund_id
+    assert list(wechat["refunds"]) == [refund.out_refund_no]
+
+
+@pytest.mark.parametrize(
+    "notification_id", ["EV-\x00-1", "EV-" + "9" * 10_000, "EV-\u202e-1", "EV-\n-1", ""]
+)
+def test_a_signed_notification_with_an_unstorable_id_gets_a_clean_400(
+    shops, wechat, notification_id
+):
+    payment = new_payment(shops)
+
+    response = notify(transaction_resource(payment), notification_id=notification_id)
+
+    assert response.status_code == 400
+    assert response.text == "MalformedNotification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+    assert not PaymentNotification.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"out_trade_no": "VS\x00X"},
+        {"transaction_id": "42" * 100},
+        {"success_time": "2026-01-01T12:00:00"},  # no offset: not comparable with a deadline
+        {"success_time": 20260101},
+        {"amount": {"total": 10**30, "currency": "CNY"}},
+        {"amount": [1]},
+    ],
+)
+def test_signed_but_unusable_fields_get_a_clean_400(shops, wechat, changes):
+    payment = new_payment(shops)
+
+    response = notify(transaction_resource(payment, **changes))
+
+    assert response.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+@pytest.mark.parametrize("nonce", [123456789012, None, ["a"]])
+def test_a_resource_with_a_numeric_nonce_gets_a_clean_400(shops, wechat, nonce):
+    payment = new_payment(shops)
+
+    response = notify(transaction_resource(payment), resource_changes={"nonce": nonce})
+
+    assert response.status_code == 400
+    assert response.text == "MalformedNotification"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CREATED
+
+
+def test_a_signed_timestamp_of_unicode_digits_gets_a_clean_400(shops, wechat):
+    payment = new_payment(shops)
+
+    response = notify(transaction_resource(payment), timestamp_text="１７００００００００")
+
+    assert response.status_code == 400

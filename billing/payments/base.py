@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from core.text import text_problem
+
 if TYPE_CHECKING:
     from billing.models import Payment
 
@@ -80,6 +82,50 @@ class Notification:
     # What the provider's own event name was (TRANSACTION.SUCCESS, TRADE_SUCCESS, …), for logs.
     raw_event: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        notification_check(self)
+
+
+# Longest value each field may have: the columns that store them (billing.models), or for the
+# ones only compared, a bound no real provider comes near.
+_FIELD_MAX = {
+    "id": 128,  # PaymentNotification.notification_id
+    "out_trade_no": 64,  # PaymentNotification.out_trade_no
+    "provider_trade_id": 64,  # Payment.provider_trade_id
+    "out_refund_no": 64,  # Refund.out_refund_no
+    "provider_refund_id": 64,  # Refund.provider_refund_id
+    "currency": 3,
+    "merchant_id": 64,
+    "app_id": 64,
+    "raw_event": 64,
+}
+
+
+def notification_check(n: Notification) -> None:
+    """Raise MalformedNotification unless N can be recorded and compared as it is.
+
+    A signature proves who sent a notification, not that its fields fit: an id with a NUL byte
+    (PostgreSQL refuses it in text) or of 10 KB (longer than its column), a time without a zone
+    (it cannot be compared with a deadline) or an amount beyond a bigint would otherwise fail
+    deep in the handler with a 500 on every retry. Refused here, they get a clean 400.
+    """
+    for name, limit in _FIELD_MAX.items():
+        value = getattr(n, name)
+        if not isinstance(value, str):
+            raise MalformedNotification(f"{name} is not text")
+        if len(value) > limit:
+            raise MalformedNotification(f"{name} is longer than {limit} characters")
+        if text_problem(value):
+            raise MalformedNotification(f"{name} holds control or line-break characters")
+    if not n.id:
+        raise MalformedNotification("the notification has no id")
+    if n.amount is not None and (
+        not isinstance(n.amount, int) or isinstance(n.amount, bool) or not 0 <= n.amount < 2**63
+    ):
+        raise MalformedNotification("amount is not a number of fen")
+    if n.occurred_at is not None and n.occurred_at.utcoffset() is None:
+        raise MalformedNotification("the time has no offset from UTC")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Provider name → configured provider, built once from settings.
 
-The sandbox is always available; WeChat Pay and Alipay when their merchant ids are set (see the
-"payments" block of the settings). Tests that override those settings get fresh providers: the
-cache is dropped whenever a setting changes.
+WeChat Pay and Alipay when their merchant ids are set; the sandbox only when
+VSTORE_PAYMENTS_SANDBOX is on (DEBUG and tests: it marks orders paid with no money received, see
+the "payments" block of the settings). A provider that is not here does not exist: checkout does
+not offer it and its notify URL answers 404. Tests that override those settings get fresh
+providers: the cache is dropped whenever a setting changes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def _builders() -> dict[str, Callable[[], PaymentProvider]]:
     from .sandbox import sandbox_provider_build
     from .wechatpay import wechatpay_provider_build
 
-    builders: dict[str, Callable[[], PaymentProvider]] = {"sandbox": sandbox_provider_build}
+    builders: dict[str, Callable[[], PaymentProvider]] = {}
+    if settings.VSTORE_PAYMENTS_SANDBOX:
+        builders["sandbox"] = sandbox_provider_build
     if settings.WECHATPAY_MCHID:
         builders["wechatpay"] = wechatpay_provider_build
     if settings.ALIPAY_APP_ID:
@@ -37,6 +41,10 @@ def _builders() -> dict[str, Callable[[], PaymentProvider]]:
 @functools.cache
 def providers() -> dict[str, PaymentProvider]:
     return {name: build() for name, build in _builders().items()}
+
+
+def sandbox_enabled() -> bool:
+    return bool(settings.VSTORE_PAYMENTS_SANDBOX)
 
 
 def provider_get(name: str) -> PaymentProvider:

@@ -99,7 +99,11 @@ def notification_body(
         "trade_id": trade.trade_id,
         "amount": trade.amount if amount is None else amount,
         "currency": trade.currency,
-        "occurred_at": timezone.now().isoformat(),
+        # When the buyer paid, not when this is sent: a delivery retried past the deadline
+        # still tells of a payment made in time.
+        "occurred_at": (
+            trade.paid_at if event == Event.PAID.value and trade.paid_at else timezone.now()
+        ).isoformat(),
     }
     if out_refund_no:
         payload |= {"out_refund_no": out_refund_no, "refund_id": refund_id}
@@ -144,7 +148,7 @@ class SandboxProvider(PaymentProvider):
         if not (ts and nonce and signature):
             raise BadSignature("missing X-Sandbox-Timestamp, -Nonce or -Signature")
         signing.verify(self.public_key, signed_message(ts, nonce, request.body), signature)
-        if not ts.isdigit():
+        if not signing.unix_seconds_valid(ts):
             raise MalformedNotification("timestamp is not Unix seconds")
         if abs(time.time() - int(ts)) > MAX_AGE_SECONDS:
             raise StaleNotification(f"timestamp {ts} is more than five minutes away")

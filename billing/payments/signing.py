@@ -96,6 +96,15 @@ def verify(key: PublicKey, message: bytes, signature: str) -> None:
         raise BadSignature("signature does not match") from exc
 
 
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+
+
+def unix_seconds_valid(text: str) -> bool:
+    """ASCII digits of a plausible size: str.isdigit() also takes "²" and "١", which int()
+    refuses, and int() refuses more than 4,300 digits."""
+    return bool(_UNIX_SECONDS.fullmatch(text))
+
+
 _YUAN = re.compile(r"^(0|[1-9]\d{0,12})(\.\d{1,2})?$")
 
 

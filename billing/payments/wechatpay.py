@@ -86,12 +86,17 @@ def resource_decrypt(api_v3_key: bytes, resource: dict[str, Any]) -> dict[str, A
     """Decrypt a notification's AEAD_AES_256_GCM `resource` into the object it carries."""
     if resource.get("algorithm") != "AEAD_AES_256_GCM":
         raise MalformedNotification(f"unknown algorithm {resource.get('algorithm')!r}")
+    # Each is documented as a string; a number (a "nonce": 123456789012) is refused here rather
+    # than guessed at: str() would drop leading zeros and decrypt with the wrong nonce anyway.
+    parts = {name: resource.get(name) for name in ("ciphertext", "nonce", "associated_data")}
+    parts["associated_data"] = parts["associated_data"] or ""
+    for name, value in parts.items():
+        if not isinstance(value, str):
+            raise MalformedNotification(f"resource {name} is not a string")
     try:
-        ciphertext = base64.b64decode(resource["ciphertext"], validate=True)
+        ciphertext = base64.b64decode(parts["ciphertext"], validate=True)
         plain = AESGCM(api_v3_key).decrypt(
-            resource["nonce"].encode(),
-            ciphertext,
-            (resource.get("associated_data") or "").encode(),
+            parts["nonce"].encode(), ciphertext, parts["associated_data"].encode()
         )
         return json.loads(plain)
     except InvalidTag as exc:
@@ -160,7 +165,7 @@ class WeChatPayProvider(PaymentProvider):
         if serial != self.public_key_id:
             raise BadSignature(f"Wechatpay-Serial {serial!r} is not our WeChat Pay key")
         signing.verify(self.public_key, signed_message(ts, nonce, headers.body), signature)
-        if not ts.isdigit():
+        if not signing.unix_seconds_valid(ts):
             raise MalformedNotification("Wechatpay-Timestamp is not Unix seconds")
         if abs(time.time() - int(ts)) > MAX_AGE_SECONDS:
             raise StaleNotification(f"Wechatpay-Timestamp {ts} is more than five minutes away")

@@ -27,9 +27,23 @@ SECRET_KEY = (
 )
 # Shops live on subdomains of this domain (a.<PLATFORM_DOMAIN>); the platform site on the bare one.
 PLATFORM_DOMAIN = env.str("VSTORE_PLATFORM_DOMAIN", "localhost")
-# Custom domains are checked by the tenant middleware (unknown hosts get a 404 page), so the
-# host allow-list only has to keep out what can never be a shop.
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", ["*"])
+# Served over HTTPS (see "security" below): on by default outside DEBUG; 0 for a plain-http trial.
+VSTORE_HTTPS = env.bool("VSTORE_HTTPS", not DEBUG)
+# Which Host headers are answered (Django refuses the rest with 400 before any view runs): the
+# platform domain and its subdomains (every shop's NAME.<domain>), DJANGO_ALLOWED_HOSTS (extra
+# names, e.g. an internal health-check host), and the one verified custom domain of the request.
+# Custom domains are added by creators at run time, so they cannot be listed here: the first
+# middleware (config.hosts.CustomDomainMiddleware) looks the host up among the shops' Domain rows
+# and only then does CUSTOM_DOMAIN match it; an unknown host never reaches the tenant routing.
+from config.hosts import CUSTOM_DOMAIN  # noqa: E402
+
+ALLOWED_HOSTS = [
+    PLATFORM_DOMAIN,
+    f".{PLATFORM_DOMAIN}",
+    *(["127.0.0.1", "[::1]"] if DEBUG else []),
+    *env.list("DJANGO_ALLOWED_HOSTS", []),
+    CUSTOM_DOMAIN,
+]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 WEB_PORT = env.int("VSTORE_WEB_PORT", 8000)
 # The port in shops' absolute links (canonical and share URLs): 80 behind nginx, 8000 in `make run`.
@@ -93,6 +107,8 @@ VSTORE_TEMPLATE_SCHEMA = "template_shop"
 VSTORE_POOL_SIZE = env.int("VSTORE_POOL_SIZE", 3)
 
 MIDDLEWARE = [
+    # First: admits a verified custom domain before anything validates the Host (config.hosts).
+    "config.hosts.CustomDomainMiddleware",
     "tenants.middleware.ShopMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -243,7 +259,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "VStore <noreply@vstore.local
 # --- Wagtail ------------------------------------------------------------------------------------
 
 WAGTAIL_SITE_NAME = "VStore"
-WAGTAILADMIN_BASE_URL = env.str("WAGTAILADMIN_BASE_URL", f"http://{PLATFORM_DOMAIN}:{WEB_PORT}")
+# Where the platform site is reached from outside: https://<domain> in production.
+PLATFORM_BASE_URL = (
+    f"https://{PLATFORM_DOMAIN}" if VSTORE_HTTPS else f"http://{PLATFORM_DOMAIN}:{WEB_PORT}"
+)
+WAGTAILADMIN_BASE_URL = env.str("WAGTAILADMIN_BASE_URL", PLATFORM_BASE_URL)
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_I18N_ENABLED = False
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
@@ -252,10 +272,27 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # --- security -----------------------------------------------------------------------------------
 
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", False)
+# Production is HTTPS only (deploy/nginx.conf: TLS on 443, port 80 answers with a redirect), so
+# outside DEBUG every switch below is on by default (VSTORE_HTTPS, near the top); each has its
+# own variable too. `make run` (DEBUG) stays on plain http://*.localhost:8000.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", VSTORE_HTTPS)
+# A load balancer's probe may reach gunicorn directly over http (its host: DJANGO_ALLOWED_HOSTS).
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+# A year, the shops' subdomains included (all served by the same wildcard certificate).
+# "preload" only permits listing at hstspreload.org; submitting the domain is a separate choice.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if VSTORE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", VSTORE_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", VSTORE_HTTPS)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", VSTORE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Believed only because the one way in is nginx, which overwrites X-Forwarded-Proto with its own
+# $scheme (a client's header never gets through), and gunicorn listens on loopback or a private
+# network only (deploy/gunicorn.conf.py, deploy/compose.yaml). Exposing gunicorn directly would
+# let any client claim https.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# No page of ours is ever framed by another site. Wagtail's page preview, the one iframe of our
+# own, marks its views SAMEORIGIN itself (wagtail.utils.decorators), so DENY keeps it working.
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,
@@ -269,9 +306,12 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.shop_not_found"
 LOGIN_URL = "login"
 
 # --- payments (billing.payments) ----------------------------------------------------------------
-# Providers are switched on by their keys: the sandbox is always there (its RSA key pair is made
-# under VSTORE_VAR_DIR on first use unless VSTORE_SANDBOX_PRIVATE_KEY is set); WeChat Pay and
-# Alipay are enabled when their merchant id is set, and then every one of their keys is required.
+# Providers are switched on by their keys: WeChat Pay and Alipay when their merchant id is set
+# (and then every one of their keys is required). The sandbox (billing/payments/sandbox.py)
+# marks orders paid with no money received, so it exists only where VSTORE_PAYMENTS_SANDBOX is
+# on: by default in DEBUG (`make run`) and in the test settings; outside DEBUG start-up refuses
+# it unless VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION=1 says that is meant (a staging site). Its RSA
+# key pair is made under VSTORE_VAR_DIR on first use unless VSTORE_SANDBOX_PRIVATE_KEY is set.
 # Keys are PEM text (newlines may be written as "\n"). A malformed value stops start-up.
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
@@ -299,9 +339,7 @@ def _url(name: str, default: str) -> str:
 
 
 # Where providers send asynchronous notifications: <this>/pay/notify/<provider>/ (platform site).
-VSTORE_PAYMENT_NOTIFY_BASE_URL = _url(
-    "VSTORE_PAYMENT_NOTIFY_BASE_URL", f"http://{PLATFORM_DOMAIN}:{WEB_PORT}"
-)
+VSTORE_PAYMENT_NOTIFY_BASE_URL = _url("VSTORE_PAYMENT_NOTIFY_BASE_URL", PLATFORM_BASE_URL)
 # Dotted path of `hook(payment) -> None`, run after the commit that captures a payment (see
 # billing.services.payment_captured_hook). Empty: captures are only logged.
 VSTORE_PAYMENT_CAPTURED_HOOK = env.str(
@@ -314,6 +352,14 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
     "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
 )
 
+VSTORE_PAYMENTS_SANDBOX = env.bool("VSTORE_PAYMENTS_SANDBOX", DEBUG)
+VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION = env.bool("VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION", False)
+if VSTORE_PAYMENTS_SANDBOX and not DEBUG and not VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION:
+    raise ImproperlyConfigured(
+        'Environment variable "VSTORE_PAYMENTS_SANDBOX" invalid: the sandbox payment provider '
+        "marks orders paid with no money received; it is refused with DJANGO_DEBUG=0 unless "
+        "VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION=1"
+    )
 VSTORE_SANDBOX_PRIVATE_KEY = _pem("VSTORE_SANDBOX_PRIVATE_KEY", required=False)
 VSTORE_SANDBOX_MERCHANT_ID = env.str("VSTORE_SANDBOX_MERCHANT_ID", "vstore-sandbox")
 

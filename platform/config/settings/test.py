@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("VSTORE_CACHE_PREFIX", "vstore-test")
+# The test servers speak plain http (production's HTTPS settings: tests/test_deploy_settings.py).
+os.environ.setdefault("VSTORE_HTTPS", "0")
 
 from .base import *  # noqa: F403
 
@@ -28,3 +30,5 @@ VSTORE_SHOP_DATA_CACHE_SECONDS = 0
 VSTORE_RATES = {name: "100000/h" for name in VSTORE_RATES}  # noqa: F405
 VSTORE_ORDER_UNPAID_PER_FAN = 1000
 VSTORE_ORDER_UNPAID_PER_CLIENT = 1000
+# Tests pay through the sandbox provider (production settings refuse it: see the payments block).
+VSTORE_PAYMENTS_SANDBOX = True
