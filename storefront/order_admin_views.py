@@ -57,7 +57,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         {
             "page_title": _("Order %(number)s") % {"number": order.number},
             "header_icon": "list-ul",
-            "tenant": connection.tenant,
+            "tenant": connection.tenant,  # type: ignore[attr-defined]
             "show_money": request.user.has_perm(VIEW_MONEY),
         }
     )

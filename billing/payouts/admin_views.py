@@ -24,7 +24,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
     # it by string, being below storefront): editors and customer service do not see it.
     if not request.user.has_perm("storefront.view_money"):
         raise PermissionDenied
-    tenant_id = connection.tenant.pk
+    tenant_id = connection.tenant.pk  # type: ignore[attr-defined]
     page = Paginator(creator_payouts(tenant_id=tenant_id), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

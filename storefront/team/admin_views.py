@@ -25,7 +25,7 @@ def _invite_days() -> int:
 
 def _invite_mail(request: HttpRequest, *, email: str, link: str) -> None:
     # One line: a shop name never reaches a mail header with a line break in it.
-    shop = " ".join(str(getattr(connection.tenant, "name", "")).split())
+    shop = " ".join(str(getattr(getattr(connection, "tenant", None), "name", "")).split())
     send_mail(
         _("You are invited to the team of %(shop)s") % {"shop": shop},
         _(
