@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -33,6 +35,18 @@ class ShopMiddleware(TenantMainMiddleware):
 
     The shop for a host is kept in the cache for VSTORE_SHOP_DATA_CACHE_SECONDS (the one query
     every request made); saving or deleting a shop or a domain forgets its hosts (apps.py)."""
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """The host as Domain rows store it: lower-case, no port, no trailing dot, no "www.".
+
+        Host names are case-insensitive (RFC 4343) and "shop.example.com." is the same name as
+        "shop.example.com": browsers and bots send all of these. Django's split_domain_port
+        lower-cases, drops the dot and copes with IPv6 literals ("[::1]:8000")."""
+        domain, _port = split_domain_port(request.get_host())
+        if not domain:
+            raise DisallowedHost(f"Invalid HTTP_HOST header: {request.get_host()!r}")
+        return domain.removeprefix("www.")
 
     def get_tenant(self, domain_model, hostname):
         seconds = int(getattr(settings, "VSTORE_SHOP_DATA_CACHE_SECONDS", 0) or 0)

@@ -54,3 +54,76 @@ def test_shop_host_does_not_serve_the_platform_api(shops, shop_client):
 
     assert response.status_code == 404
     assert "database" not in response.text
+
+
+@pytest.mark.parametrize(
+    "host", ["A.LOCALHOST", "A.Localhost", "a.localhost.", "A.LOCALHOST.:8000", "www.a.localhost"]
+)
+def test_host_names_route_whatever_their_case_trailing_dot_or_port(shops, shop_client, host):
+    # Host names are case-insensitive (RFC 4343); phones and chat apps send them capitalised.
+    response = shop_client(host).get("/")
+
+    assert response.status_code == 200
+    assert "<h1>Shop A</h1>" in response.text
+
+
+def test_a_malformed_host_gets_a_404_not_a_500(shops, shop_client):
+    response = shop_client("a.localhost:notaport").get("/")
+
+    assert response.status_code in (400, 404)
+    assert "Traceback" not in response.text
+
+
+def _login(shop_client, username: str):
+    client = shop_client("localhost")
+    response = client.post("/accounts/login/", {"username": username, "password": "pw-Landing-1"})
+    assert response.status_code == 302, response.text[:500]
+    return client, response
+
+
+@pytest.mark.parametrize(
+    ("kind", "landing"), [("staff", "/console/"), ("supplier", "/supplier/"), ("plain", "/")]
+)
+def test_a_platform_login_lands_where_that_kind_of_user_works(shops, shop_client, kind, landing):
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import Supplier
+
+    username = f"landing-{kind}-{uuid.uuid4().hex[:8]}"
+    user = get_user_model().objects.create_user(
+        username=username, password="pw-Landing-1", is_staff=kind == "staff"
+    )
+    if kind == "supplier":
+        Supplier.objects.create(
+            user=user,
+            company_name="落地页供应链有限公司",
+            credit_code=uuid.uuid4().hex[:18].upper(),
+            contact_name="张三",
+            contact_phone="13800000000",
+        )
+
+    client, response = _login(shop_client, username)
+    sent_to = client.get(response["Location"])
+
+    assert sent_to.status_code == 302
+    assert sent_to["Location"] == landing
+    assert client.get(landing).status_code == 200  # the page she belongs on, not a 404
+
+
+def test_a_login_with_next_still_goes_to_next(shops, shop_client):
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    username = f"landing-next-{uuid.uuid4().hex[:8]}"
+    get_user_model().objects.create_user(username=username, password="pw-Landing-1", is_staff=True)
+    client = shop_client("localhost")
+
+    response = client.post(
+        "/accounts/login/?next=/console/shops/",
+        {"username": username, "password": "pw-Landing-1", "next": "/console/shops/"},
+    )
+
+    assert response["Location"] == "/console/shops/"
