@@ -9,6 +9,7 @@ from django.urls import include, path
 from core.clients import posts_limited
 from tenants import views as tenant_views
 
+from . import landing
 from .api import api
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     # Password guesses per client (core.clients): the platform login and Django admin's.
     path("accounts/login/", posts_limited("login")(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/landing/", landing.login_landing, name="login_landing"),
     path("console/", include("console.urls")),
     path("supplier/", include("console.supplier_urls")),
     path("admin/login/", posts_limited("login")(admin.site.login)),

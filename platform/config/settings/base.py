@@ -258,7 +258,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "VStore <noreply@vstore.local
 
 # --- Wagtail ------------------------------------------------------------------------------------
 
-WAGTAIL_SITE_NAME = "VStore"
+# Each shop's admin shows the shop's own name (cms/templates/wagtailadmin/); this is only
+# Wagtail's fallback, and what a creator types to confirm deleting many pages at once.
+WAGTAIL_SITE_NAME = "店铺后台"
+# Both are unreachable or blocked in mainland China: every admin page would wait on them.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # initials/default avatar instead of gravatar.com
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # no request to releases.wagtail.org from the dashboard
 # Where the platform site is reached from outside: https://<domain> in production.
 PLATFORM_BASE_URL = (
     f"https://{PLATFORM_DOMAIN}" if VSTORE_HTTPS else f"http://{PLATFORM_DOMAIN}:{WEB_PORT}"
@@ -304,6 +309,8 @@ LOGGING = {
 
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.shop_not_found"
 LOGIN_URL = "login"
+# Django's default, /accounts/profile/, is a 404 here: send each kind of user where she works.
+LOGIN_REDIRECT_URL = "login_landing"
 
 # --- payments (billing.payments) ----------------------------------------------------------------
 # Providers are switched on by their keys: WeChat Pay and Alipay when their merchant id is set
