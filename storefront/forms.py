@@ -119,7 +119,8 @@ class CheckoutForm(forms.Form):
         return _mobile(self.cleaned_data["recipient_phone"])
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         contact, phone = data.get("contact"), data.get("recipient_phone")
         if contact is not None and not (contact["email"] or contact["mobile"]) and phone:
             data["contact"] = {"email": "", "mobile": phone}

@@ -217,18 +217,19 @@ def order_progress(
         if so is None or sl is None:
             progress.append(LineProgress(line, LineState.AWAITING_SHIPMENT))
             continue
+        line_state: LineState
         if sl.refunded_quantity and sl.refunded_quantity >= sl.quantity:
-            state = LineState.REFUNDED
+            line_state = LineState.REFUNDED
         elif sl.pk in open_case:
-            state = (
+            line_state = (
                 LineState.RETURN_RECEIVED
                 if open_case[sl.pk] == ReturnCase.Status.RECEIVED
                 else LineState.RETURN_REQUESTED
             )
         elif sl.refunded_quantity:
-            state = LineState.REFUNDED_PARTLY
+            line_state = LineState.REFUNDED_PARTLY
         else:
-            state = {
+            line_state = {
                 SupplierOrder.Status.TO_SHIP: LineState.AWAITING_SHIPMENT,
                 SupplierOrder.Status.SHIPPED: LineState.SHIPPED,
                 SupplierOrder.Status.DELIVERED: LineState.DELIVERED,
@@ -237,7 +238,7 @@ def order_progress(
         progress.append(
             LineProgress(
                 line,
-                state,
+                line_state,
                 carrier=so.carrier,
                 tracking_number=so.tracking_number,
                 refunded_quantity=sl.refunded_quantity,
