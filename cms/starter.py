@@ -11,19 +11,36 @@ from collections.abc import Sequence
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.models import Page, Site, Task, Workflow
 
 from .models import AboutPage, ArticlePage, HomePage, ShopIndexPage, ShopSettings
 from .themes import DEFAULT_THEME, THEMES
 
+# The starter pages are data written once into the template schema, in the language of the
+# creators' readers: Chinese only (they are the creator's to rewrite, not UI strings to translate).
+HOME_INTRO = "<p>欢迎光临！这里是我的小店。</p>"
 SAMPLE_ARTICLE = [
     {
         "type": "paragraph",
         "value": "<p>这是你的第一篇文章。在后台编辑它，写下你的故事，再插入商品卡片，"
-        "读者就能边看边买。</p><p>This is your first article: edit it in your admin, "
-        "tell your story and add product cards so readers can buy as they read.</p>",
+        "读者就能边看边买。</p>",
     },
     {"type": "quote", "value": "好物分享，从真实体验开始。"},
+]
+# Wagtail's migrations name the default review workflow and its task in English, and the page
+# editor shows them to the creator ("提交给Moderators approval"). In a shop the approver is the
+# owner. (Group names stay: storefront.team.roles finds its role groups by name.)
+WAGTAIL_DEFAULT_NAMES: dict[type[Workflow] | type[Task], dict[str, str]] = {
+    Workflow: {"Moderators approval": "店主审核"},
+    Task: {"Moderators approval": "店主审核"},
+}
+# Earlier templates mixed English into the starter pages; pages still holding exactly that text
+# get the Chinese one (with a new revision, so the editor shows it too).
+_OLD_STARTER_TEXT = [
+    ("intro", "<p>欢迎光临！这里是我的小店。</p><p>Welcome to my shop!</p>", HOME_INTRO),
+    ("title", "关于我 About me", "关于我"),
+    ("title", "小店 Shop", "小店"),
+    ("summary", "第一篇文章 · My first article", "我的第一篇文章"),
 ]
 
 
@@ -37,7 +54,7 @@ def starter_site_ensure() -> HomePage:
                 title="我的小店",
                 # "home" stays taken by Wagtail's welcome page until it is deleted below.
                 slug="shop-home",
-                intro="<p>欢迎光临！这里是我的小店。</p><p>Welcome to my shop!</p>",
+                intro=HOME_INTRO,
             )
         )
     site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
@@ -53,28 +70,49 @@ def starter_site_ensure() -> HomePage:
     if not AboutPage.objects.exists():
         home.add_child(
             instance=AboutPage(
-                title="关于我 About me",
+                title="关于我",
                 slug="about",
                 body="<p>介绍一下你自己：你是谁，为什么推荐这些好物。</p>",
             )
         )
     if not ShopIndexPage.objects.exists():
         home.add_child(
-            instance=ShopIndexPage(
-                title="小店 Shop", slug="shop", intro="<p>我亲自挑选的好物。</p>"
-            )
+            instance=ShopIndexPage(title="小店", slug="shop", intro="<p>我亲自挑选的好物。</p>")
         )
     if not ArticlePage.objects.exists():
         home.add_child(
             instance=ArticlePage(
                 title="欢迎来到我的小店",
                 slug="welcome",
-                summary="第一篇文章 · My first article",
+                summary="我的第一篇文章",
                 body=SAMPLE_ARTICLE,
             )
         )
     ShopSettings.objects.get_or_create(site=site, defaults={"theme": DEFAULT_THEME})
+    for model, names in WAGTAIL_DEFAULT_NAMES.items():
+        for old, new in names.items():
+            model.objects.filter(name=old).update(name=new)
+    _starter_text_refresh()
     return home
+
+
+def _starter_text_refresh() -> None:
+    """Replace the mixed-language starter text of earlier templates, where it is unchanged."""
+    for page in Page.objects.filter(depth__in=[2, 3]).specific():
+        changed = False
+        for field, old, new in _OLD_STARTER_TEXT:
+            if getattr(page, field, None) == old:
+                setattr(page, field, new)
+                changed = True
+        if isinstance(page, ArticlePage) and any(
+            block.block_type == "paragraph" and "This is your first article" in block.value.source
+            for block in page.body
+        ):
+            page.body = SAMPLE_ARTICLE
+            changed = True
+        if changed:
+            page.draft_title = page.title
+            page.save_revision().publish()
 
 
 @transaction.atomic
