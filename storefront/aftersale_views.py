@@ -6,13 +6,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.documents.services import InvoiceLine, invoice_request
-from billing.fulfilment.services import returns_open
+from billing.fulfilment.forms import ReturnShipmentForm
+from billing.fulfilment.selectors import return_case_for_order
+from billing.fulfilment.services import return_shipment_record, returns_open
 
 from .models import Order
 from .reviews import review_create
@@ -46,10 +49,37 @@ def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Return requested. Send the goods back to the supplier; you are refunded once "
-              "they arrive."),
+            _("Return requested. Send the goods to the return address below and enter the "
+              "parcel's tracking number; you are refunded once they arrive."),
         )  # fmt: skip
     return redirect("storefront:order_detail", number=number)
+
+
+@require_POST
+def return_shipment_view(request: HttpRequest, number: str, case_id: int) -> HttpResponse:
+    """The buyer's return parcel: carrier and tracking number, for one return of her order."""
+    order = _order_for_visitor(request, number)
+    case = return_case_for_order(tenant=connection.tenant, order_number=order.number, pk=case_id)
+    if case is None:
+        raise Http404
+    form = ReturnShipmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    else:
+        try:
+            return_shipment_record(
+                case=case,
+                carrier=form.cleaned_data["return_carrier"],
+                tracking_number=form.cleaned_data["return_tracking_number"],
+            )
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(
+                request, _("Tracking number saved. You are refunded once the parcel arrives.")
+            )
+    url = reverse("storefront:order_detail", kwargs={"number": number})
+    return redirect(f"{url}#return-{case.pk}")
 
 
 def invoice_lines_for(order: Order) -> list[InvoiceLine]:

@@ -11,6 +11,7 @@ from tenants import views as tenant_views
 
 from . import landing
 from .api import api
+from .media import media_urlpatterns
 
 urlpatterns = [
     path("", tenant_views.platform_home, name="platform-home"),
@@ -26,4 +27,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
     path("files/", include("billing.documents.urls")),
+    *media_urlpatterns(),  # development only: the view answers 404 unless DEBUG with local disk
 ]

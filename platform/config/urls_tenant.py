@@ -12,6 +12,8 @@ from wagtail.documents import urls as wagtaildocs_urls
 from core.clients import posts_limited
 from tenants import views as tenant_views
 
+from .media import media_urlpatterns
+
 urlpatterns = [
     path("account/welcome/<str:token>/", tenant_views.shop_welcome, name="shop-welcome"),
     # The shop admin's password guesses per client (core.clients), before Wagtail's own route.
@@ -21,5 +23,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap),
     path("files/", include("billing.documents.urls")),
     path("", include("storefront.urls")),
+    # Before Wagtail's catch-all, which would answer /media/… with its own 404.
+    *media_urlpatterns(),
     path("", include(wagtail_urls)),
 ]
