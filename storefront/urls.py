@@ -20,6 +20,11 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.order_cancel_view, name="order_cancel"),
     path("orders/<str:number>/return/", aftersale_views.return_request_view, name="order_return"),
     path(
+        "orders/<str:number>/return/<int:case_id>/parcel/",
+        aftersale_views.return_shipment_view,
+        name="order_return_parcel",
+    ),
+    path(
         "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"
     ),
     path("orders/<str:number>/review/", aftersale_views.review_create_view, name="order_review"),

@@ -126,6 +126,8 @@ class SupplierOrderLine(models.Model):
     refunded_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("supplier order line")
+        verbose_name_plural = _("supplier order lines")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -181,6 +183,13 @@ class ReturnCase(models.Model):
     )
     provider_refund_id = models.CharField(max_length=64, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
+    # The parcel the buyer sends back (entered on her order page): the supplier matches the
+    # arriving parcel to this return by it, and staff can follow it in a dispute.
+    return_carrier = models.CharField(_("return carrier"), max_length=40, blank=True)
+    return_tracking_number = models.CharField(
+        _("return tracking number"), max_length=40, blank=True
+    )
+    return_shipped_at = models.DateTimeField(_("sent back at"), null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     closed_note = models.CharField(max_length=300, blank=True)
@@ -212,6 +221,8 @@ class ReturnCaseLine(models.Model):
     commission_fen = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["case", "line"], name="fulfilment_rcl_once"),
@@ -241,6 +252,8 @@ class FulfilmentEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("fulfilment event")
+        verbose_name_plural = _("fulfilment events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -258,6 +271,8 @@ class BuyerNotice(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("buyer notice")
+        verbose_name_plural = _("buyer notices")
         constraints = [
             models.UniqueConstraint(
                 fields=["supplier_order", "step"], name="fulfilment_notice_once"

@@ -27,12 +27,20 @@ def supplier_orders_for_order(*, tenant: Tenant, order_number: str) -> QuerySet[
 
 
 def return_cases_for_order(*, tenant: Tenant, order_number: str) -> QuerySet[ReturnCase]:
-    """A shop order's returns, newest first, with their lines (2 queries)."""
+    """A shop order's returns, newest first, with their lines and the supplier they go back to
+    (its return address: company, contact, phone, address) (2 queries)."""
     return (
         ReturnCase.objects.filter(tenant=tenant, order_number=order_number)
+        .select_related("supplier_order__supplier")
         .prefetch_related(Prefetch("lines", ReturnCaseLine.objects.select_related("line")))
         .order_by("-requested_at", "-id")
     )
+
+
+def return_case_for_order(*, tenant: Tenant, order_number: str, pk: int) -> ReturnCase | None:
+    """One return of a shop order, or None when PK is not one of this order's (another order's
+    or another shop's return answers the same as a missing one)."""
+    return return_cases_for_order(tenant=tenant, order_number=order_number).filter(pk=pk).first()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from billing.ledger import AccountRef, EntrySpec, Line, entries_post_many, entry_post
 from billing.models import Payment
 from catalog.models import ReturnPolicy
+from core.text import text_problem
 
 from .models import (
     RETURN_DAYS,
@@ -631,6 +632,56 @@ def return_reject(
 def return_cancel(*, case: ReturnCase, actor: Any = None) -> ReturnCase:
     """The buyer changed her mind before sending the goods."""
     return _return_close(case=case, supplier=None, to_status=R.CANCELLED, note="", actor=actor)
+
+
+def return_shipment_record(
+    *, case: ReturnCase, carrier: str, tracking_number: str, actor: Any = None
+) -> ReturnCase:
+    """The buyer has sent the goods of CASE back with CARRIER under TRACKING_NUMBER.
+
+    Allowed while the return waits for the goods (requested); the buyer may correct a typo until
+    the supplier receives them. The same values again (a double tap) change nothing. The caller
+    checks that CASE belongs to the buyer's order.
+    """
+    carrier = (carrier or "").strip()
+    tracking_number = (tracking_number or "").strip().replace(" ", "")
+    errors: dict[str, str] = {}
+    if not carrier or len(carrier) > 40:
+        errors["return_carrier"] = _("Name the carrier (at most 40 characters).")
+    elif text_problem(carrier):
+        errors["return_carrier"] = text_problem(carrier) or ""
+    if not TRACKING_RE.match(tracking_number):
+        errors["return_tracking_number"] = _(
+            "A tracking number is 6 to 40 letters, digits or hyphens, as printed on the waybill."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        so, locked = _case_locked(case, None)
+        if (locked.return_carrier, locked.return_tracking_number) == (carrier, tracking_number):
+            return locked
+        if locked.status != R.REQUESTED:
+            raise ValidationError(
+                _("This return is %(status)s: its parcel can no longer change.")
+                % {"status": locked.get_status_display()},
+                code="illegal_transition",
+            )
+        before = locked.return_tracking_number
+        locked.return_carrier, locked.return_tracking_number = carrier, tracking_number
+        locked.return_shipped_at = locked.return_shipped_at or timezone.now()
+        locked.save(update_fields=["return_carrier", "return_tracking_number", "return_shipped_at"])
+        _event(
+            so,
+            "return_sent",
+            locked.status,
+            locked.status,
+            actor=actor,
+            case=locked,
+            carrier=carrier,
+            tracking=tracking_number,
+            replaces=before,
+        )
+    return locked
 
 
 class RefundNotMade(Exception):
