@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from catalog.models import Category, Product, ProductImage, Supplier
-from storefront.models import Listing, ListingItem
+from storefront.models import CartLine, Listing, ListingItem, Review
 
 from .shop_cache import cached, ids_key
 
@@ -26,11 +26,22 @@ def card_listings() -> QuerySet[Listing]:
     """Listings with everything a card or a product page shows, prefetched."""
     items = ListingItem.objects.select_related("sku__product__supplier").order_by("id")
     images = ProductImage.objects.filter(is_hidden=False).order_by("position", "id")
-    return Listing.objects.select_related(
-        "product__supplier", "product__category"
-    ).prefetch_related(
-        Prefetch("items", queryset=items),
-        Prefetch("product__images", queryset=images, to_attr="shown_images"),
+    # This shop's buyers' rating, in the same query (two subqueries). Cards and the product page
+    # show this figure, the one the reviews below it are counted in; the catalog's aggregate
+    # over every shop (Product.rating) is labelled as such where it is shown at all.
+    reviews = (
+        Review.objects.filter(listing=OuterRef("pk"), is_hidden=False).order_by().values("listing")
+    )
+    return (
+        Listing.objects.select_related("product__supplier", "product__category")
+        .prefetch_related(
+            Prefetch("items", queryset=items),
+            Prefetch("product__images", queryset=images, to_attr="shown_images"),
+        )
+        .annotate(
+            shop_rating_average=Subquery(reviews.annotate(a=Avg("rating")).values("a")),
+            shop_rating_count=Subquery(reviews.annotate(n=Count("id")).values("n")),
+        )
     )
 
 
@@ -75,12 +86,19 @@ class Card:
     stock: int
     state: str
     buy_item_id: int | None
+    # This shop's buyers' average rating (one decimal) and how many rated; None / 0 unrated.
     rating: float | None
     offers: tuple[Offer, ...] = ()
+    rating_count: int = 0
 
     @property
     def is_available(self) -> bool:
         return self.state == CARD_AVAILABLE
+
+    @property
+    def available_offer_count(self) -> int:
+        """Options on sale now: with more than one, the buyer chooses (nothing pre-chosen)."""
+        return sum(1 for offer in self.offers if offer.is_available)
 
 
 def _offer_state(item: ListingItem) -> str:
@@ -138,6 +156,7 @@ def listing_card(listing: Listing | None) -> Card:
         cheapest = min(offers, key=lambda o: (o.price_fen, o.item_id)) if offers else None
     images = listing_images(listing)
     image = images[0] if images else None
+    rating, rating_count = _shop_rating(listing)
     return Card(
         listing_id=listing.pk,
         title=listing.title,
@@ -147,9 +166,21 @@ def listing_card(listing: Listing | None) -> Card:
         stock=sum(o.stock for o in for_sale),
         state=state,
         buy_item_id=cheapest.item_id if (cheapest and for_sale) else None,
-        rating=listing.product.rating,
+        rating=rating,
+        rating_count=rating_count,
         offers=offers,
     )
+
+
+def _shop_rating(listing: Listing) -> tuple[float | None, int]:
+    average = getattr(listing, "shop_rating_average", None)
+    count = getattr(listing, "shop_rating_count", None)
+    if count is None and not hasattr(listing, "shop_rating_count"):  # not from card_listings()
+        row = Review.objects.filter(listing=listing, is_hidden=False).aggregate(
+            a=Avg("rating"), n=Count("id")
+        )
+        average, count = row["a"], row["n"]
+    return (round(float(average), 1) if average is not None and count else None), int(count or 0)
 
 
 def product_url_base(request=None) -> str:
@@ -246,3 +277,11 @@ def active_listing_ids_for_sitemap() -> list[tuple[int, object]]:
     return list(
         Listing.objects.filter(is_active=True).order_by("id").values_list("id", "updated_at")
     )
+
+
+def cart_item_count(token: str | None) -> int:
+    """Units in the visitor's cart (by the token in her cookie), for the shop's navigation."""
+    if not token or len(token) > 43:
+        return 0
+    total = CartLine.objects.filter(cart__token=token).aggregate(n=Sum("quantity"))["n"]
+    return int(total or 0)

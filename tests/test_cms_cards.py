@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from catalog import services as catalog_services
 from catalog.models import SKU
 from catalog.testing import product_make, staff_make
-from cms.models import ArticlePage, HomePage
+from cms.models import ArticlePage, HomePage, ShopIndexPage
 from cms.starter import article_cards_add
 from storefront.models import Listing, ListingItem
 from storefront.services import listing_create
@@ -73,14 +73,71 @@ def test_card_shows_picture_title_lowest_price_live_stock_and_a_buy_now_form(sho
     assert re.search(r'<div class="pc-single">\s*<article class="pc pc-available"', html)
     assert re.search(r'<img class="pc-img" src="[^"]+\.png"', html)
     assert f'href="/shop/p/{listing.pk}/"' in html
+    # Two options: the card does not buy the cheapest one unasked, it sends the buyer to the
+    # product page's option picker.
+    assert 'class="pc-buy"' not in html
+    assert f'name="item" value="{cheapest.pk}"' not in html
+    choose = re.search(r'<a class="pc-button pc-choose" href="([^"]+)" aria-label="([^"]+)"', html)
+    assert choose and choose.group(1) == f"/shop/p/{listing.pk}/#pp-options"
+    assert choose.group(2) == "Choose an option: 我家宝宝最爱的围兜"
+
+
+def test_a_single_option_card_buys_now_with_one_tap(shops, shop_client):
+    listing = listing_make(shops.a, title="只有一种的围兜", prices=(6600,))
+    article = article_make(shops.a, [card(listing.pk)], slug="one-option")
+    with tenant_context(shops.a):
+        only = ListingItem.objects.get(listing=listing)
+
+    html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+
     form = re.search(
         r'<form class="pc-buy" method="post" action="([^"]+)">(.*?)</form>', html, re.S
     )
     assert form and form.group(1) == "/cart/add/"
-    assert f'name="item" value="{cheapest.pk}"' in form.group(2)
+    assert f'<input type="hidden" name="item" value="{only.pk}">' in form.group(2)
     assert 'name="quantity" value="1"' in form.group(2)
     assert 'name="buy_now" value="1"' in form.group(2)
     assert "csrfmiddlewaretoken" in form.group(2)
+    assert "pc-choose" not in html
+
+
+def test_the_multi_option_buy_now_opens_the_picker_with_nothing_chosen(shops, shop_client):
+    listing = listing_make(shops.a, title="两种颜色", prices=(9900, 8800))
+
+    page = get(shop_client, "a.localhost", f"/shop/p/{listing.pk}/").text
+
+    picker = re.search(r'<fieldset class="pp-options" id="pp-options">(.*?)</fieldset>', page, re.S)
+    assert picker, page
+    radios = re.findall(r'<input type="radio" name="item" value="\d+"([^>]*)>', picker.group(1))
+    assert len(radios) == 2
+    assert not any("checked" in attrs for attrs in radios)
+    assert all("required" in attrs for attrs in radios)
+
+
+def test_without_a_shop_page_a_multi_option_card_asks_for_the_option_itself(shops, shop_client):
+    listing = listing_make(shops.a, title="没有商品页", prices=(9900, 8800))
+    article = article_make(shops.a, [card(listing.pk)], slug="no-shop-page")
+    with tenant_context(shops.a):
+        shop_page = ShopIndexPage.objects.get()
+        shop_page.unpublish()
+        items = list(ListingItem.objects.filter(listing=listing).order_by("id"))
+    try:
+        html = get(shop_client, "a.localhost", f"/{article.slug}/").text
+    finally:
+        with tenant_context(shops.a):
+            shop_page.save_revision().publish()
+        connection.set_schema_to_public()
+
+    form = re.search(
+        r'<form class="pc-buy" method="post" action="/cart/add/">(.*?)</form>', html, re.S
+    )  # noqa: E501
+    assert form, html
+    select = re.search(r'<select name="item" required>(.*?)</select>', form.group(1), re.S)
+    assert select
+    assert '<option value="">Choose an option</option>' in select.group(1)
+    for item in items:
+        assert f'<option value="{item.pk}">' in select.group(1)
+    assert 'type="hidden" name="item"' not in form.group(1)
 
 
 def test_card_follows_live_stock_to_sold_out(shops, shop_client):
