@@ -8,17 +8,20 @@ so a failure anywhere leaves neither an order nor a reservation behind.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.fulfilment.services import (
     FulfilmentLine,
@@ -45,6 +48,14 @@ _NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 class OutOfStock(ValidationError):
     """Another buyer took the last units between the cart and the order."""
+
+
+class OrdersLimited(ValidationError):
+    """Too many unpaid orders for this buyer or this client: stock must not be held hostage."""
+
+
+# Units of one SKU any order may take, however little stock is left (a household's quantity).
+UNITS_ALWAYS = 5
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,7 @@ def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
     """Prices for the checkout page, from the server's listing (never from the request)."""
     qty = _wants_merge(wants)
     items = _items_load(qty)
+    _units_check(items, qty)
     goods = sum(items[i].retail_price_fen * q for i, q in qty.items())
     shipping = (
         sum(delivery_fees(items=items, quantities=qty, province=province).values())
@@ -123,6 +135,36 @@ def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
         else None
     )
     return {"items": items, "quantities": qty, "goods_fen": goods, "shipping_fen": shipping}
+
+
+def units_cap(stock: int) -> int:
+    """The most units of one SKU one order may take when STOCK units are left.
+
+    The rule: UNITS_ALWAYS (5) units whatever the stock, more only when the stock is plentiful:
+    up to VSTORE_ORDER_STOCK_SHARE_PERCENT (25) percent of it, never above MAX_QUANTITY (99).
+    So 4 left: 4 (all of them, one household); 40 left: 10; 400 left: 99. With the unpaid-order
+    limits per fan and per client, nobody can hold a scarce good for the payment window.
+    """
+    share = stock * settings.VSTORE_ORDER_STOCK_SHARE_PERCENT // 100
+    return min(MAX_QUANTITY, max(UNITS_ALWAYS, share))
+
+
+def _units_check(items: dict[int, ListingItem], qty: dict[int, int]) -> None:
+    """Refuse a quantity above units_cap for the SKU's stock. More than the stock itself is
+    left to the reservation, which says the goods sold out."""
+    for item_id, quantity in sorted(qty.items()):
+        stock = items[item_id].sku.stock
+        cap = units_cap(stock)
+        if cap < quantity <= stock:
+            raise ValidationError(
+                _("Only %(max)d of %(title)s (%(option)s) can be ordered at a time.")
+                % {
+                    "max": cap,
+                    "title": items[item_id].listing.title,
+                    "option": items[item_id].sku.label,
+                },
+                code="units_cap",
+            )
 
 
 def _items_load(qty: dict[int, int]) -> dict[int, ListingItem]:
@@ -144,19 +186,93 @@ def _items_load(qty: dict[int, int]) -> dict[int, ListingItem]:
     return items
 
 
+def _client_key(client: str) -> str:
+    return f"orders-unpaid-client:{client}"
+
+
+def _client_numbers(client: str) -> list[str]:
+    """Numbers of the orders CLIENT placed in this shop within the payment window (the cache's
+    key carries the shop's schema). Orders keep no client address, so this list says which
+    orders to count; their status in the database says which are still unpaid."""
+    now = timezone.now().timestamp()
+    entries = cache.get(_client_key(client)) or []
+    return [number for number, deadline in entries if deadline > now]
+
+
+def _client_remember(client: str, order: Order) -> None:
+    now = timezone.now().timestamp()
+    entries = [e for e in cache.get(_client_key(client)) or [] if e[1] > now]
+    entries.append((order.number, order.pay_deadline.timestamp()))
+    minutes = settings.VSTORE_ORDER_PAY_MINUTES
+    cache.set(_client_key(client), entries[-200:], minutes * 60 + 60)
+
+
+def _unpaid_limits_check(*, fan: Fan, client: str) -> Fan:
+    """Refuse a new order while FAN or CLIENT holds too many unpaid ones; returns FAN locked.
+
+    Exact under concurrency: the fan's row (and an advisory lock per client and shop) is held
+    until the order commits, so 20 checkouts at once count one after another. The client lock
+    is taken first and the fan's second, before any SKU row: always in that order, no deadlock.
+    """
+    now = timezone.now()
+    unpaid = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, pay_deadline__gt=now)
+    if client:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                [f"orders-client:{connection.schema_name}:{client}"],
+            )
+        numbers = _client_numbers(client)
+        if numbers and (
+            unpaid.filter(number__in=numbers).count() >= settings.VSTORE_ORDER_UNPAID_PER_CLIENT
+        ):
+            raise OrdersLimited(
+                _(
+                    "Too many unpaid orders were placed from your network. Pay for one of "
+                    "them or wait until they expire, then try again."
+                ),
+                code="client_unpaid_limit",
+            )
+    fan = Fan.objects.select_for_update().get(pk=fan.pk)
+    limit = settings.VSTORE_ORDER_UNPAID_PER_FAN
+    if unpaid.filter(fan=fan).count() >= limit:
+        raise OrdersLimited(
+            ngettext(
+                "You already have %(count)d unpaid order in this shop. Pay for it or wait "
+                "until it expires, then order again.",
+                "You already have %(count)d unpaid orders in this shop. Pay for one of them "
+                "or wait until it expires, then order again.",
+                limit,
+            )
+            % {"count": limit},
+            code="fan_unpaid_limit",
+        )
+    return fan
+
+
 @transaction.atomic
 def order_place(
-    *, wants: Sequence[Want], buyer: Buyer, share_code: str = "", fan: Fan | None = None
+    *,
+    wants: Sequence[Want],
+    buyer: Buyer,
+    share_code: str = "",
+    fan: Fan | None = None,
+    client: str = "",
 ) -> Order:
     """Create a pending_payment order for WANTS, reserving the shared stock; all or nothing.
 
     Prices, shipping and the supplier's terms come from the database at this moment. If any
-    SKU lacks the stock, OutOfStock is raised and nothing is reserved or written.
+    SKU lacks the stock, OutOfStock is raised and nothing is reserved or written. A buyer, or a
+    CLIENT address (core.clients.client_address), holding too many unpaid orders gets
+    OrdersLimited, and a quantity above units_cap a ValidationError: no stock held hostage.
     """
     _tenant()
     qty = _wants_merge(wants)
     items = _items_load(qty)
+    _units_check(items, qty)
     fees = delivery_fees(items=items, quantities=qty, province=buyer.province)
+    # Limits before stock: a refused checkout never waits on (or holds) a SKU's row.
+    fan = _unpaid_limits_check(fan=fan or _fan_for(buyer), client=client)
     # Rows that must not be double-used are taken in one order (by SKU id): no deadlocks.
     for item_id in sorted(qty, key=lambda i: items[i].sku_id):
         if not sku_stock_reserve(sku_id=items[item_id].sku_id, quantity=qty[item_id]):
@@ -165,7 +281,6 @@ def order_place(
                 % {"title": items[item_id].listing.title, "option": items[item_id].sku.label},
                 code="out_of_stock",
             )
-    fan = fan or _fan_for(buyer)
     goods = sum(items[i].retail_price_fen * q for i, q in qty.items())
     shipping = sum(fees.values())
     share = ShareLink.objects.filter(code=share_code).first() if share_code else None
@@ -213,6 +328,10 @@ def order_place(
         )
         for i, q in sorted(qty.items())
     )
+    if client:
+        # Still under the client's lock: the next checkout from it counts this order. If the
+        # transaction rolls back, the number names no order and counts as nothing.
+        _client_remember(client, order)
     return order
 
 
@@ -356,3 +475,39 @@ def orders_expire_due(*, now=None) -> int:
         if order_expire(order=order).status == Order.Status.EXPIRED:
             closed += 1
     return closed
+
+
+SWEEP_CHUNK = 200
+_PLAIN_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def schemas_with_orders_due(*, schemas: Sequence[str], now: datetime | None = None) -> set[str]:
+    """Which of SCHEMAS hold an unpaid order past its deadline: one query per 200 shops.
+
+    Each shop's check is an index probe (storefront_order_due); the sweep then visits only
+    these shops. A chunk that cannot be read (a schema dropped meanwhile) counts as due, so
+    the per-shop visit decides and logs.
+    """
+    now = now or timezone.now()
+    # Names go into the SQL text (identifiers cannot be parameters): only plain ones do; any
+    # other (none exist: schema_name_for makes [a-z0-9_]) is simply visited.
+    found = {schema for schema in schemas if not _PLAIN_SCHEMA.fullmatch(schema)}
+    plain = [schema for schema in schemas if schema not in found]
+    for start in range(0, len(plain), SWEEP_CHUNK):
+        chunk = plain[start : start + SWEEP_CHUNK]
+        sql = " UNION ALL ".join(
+            f'SELECT %s WHERE EXISTS (SELECT 1 FROM "{schema}".storefront_order '  # noqa: S608
+            "WHERE status = %s AND pay_deadline < %s)"
+            for schema in chunk
+        )
+        params: list[str | datetime] = []
+        for schema in chunk:
+            params += [schema, Order.Status.PENDING_PAYMENT, now]
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found.update(row[0] for row in cursor.fetchall())
+        except DatabaseError:
+            logger.exception("looking for unpaid orders due in %d shops failed", len(chunk))
+            found.update(chunk)
+    return found

@@ -12,9 +12,9 @@ Anything further left was written by the client and is never believed.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from functools import lru_cache, wraps
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -22,10 +22,6 @@ from django.shortcuts import render
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class HasMeta(Protocol):
-    META: Mapping[str, Any]
 
 
 ViewFunc = Callable[..., HttpResponse]
@@ -57,7 +53,7 @@ def _address(text: str) -> Address | None:
         return None
 
 
-def client_address(request: HasMeta) -> str:
+def client_address(request: HttpRequest) -> str:
     """The address of the client that sent REQUEST, as text ("" if the server gave none).
 
     X-Forwarded-For is read only when REMOTE_ADDR is one of VSTORE_TRUSTED_PROXIES; then the
@@ -83,7 +79,7 @@ def client_address(request: HasMeta) -> str:
     return str(client)
 
 
-def client_bucket(request: HasMeta) -> str:
+def client_bucket(request: HttpRequest) -> str:
     """What limits count per client: the address, or its /64 for IPv6 (one subscriber is given
     a whole /64 and could take a fresh address for every request)."""
     address = _address(client_address(request))
