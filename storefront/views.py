@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from billing.models import Provider
 from billing.payments.registry import providers
+from core.clients import client_bucket, rate_limited
 from core.money import yuan
 
 from . import selectors
@@ -40,7 +40,6 @@ from .sharing import share_links_ensure
 SESSION_ORDERS = "storefront_orders"
 SESSION_BUY_NOW = "storefront_buy_now"
 SESSION_SHARE = "storefront_share"
-LOOKUP_LIMIT = 10  # wrong number + phone guesses per visitor address per hour
 
 
 def _orders_allow(request: HttpRequest, number: str) -> None:
@@ -156,6 +155,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
                 wants=wants,
                 buyer=form.buyer(),
                 share_code=request.session.get(SESSION_SHARE, ""),
+                client=client_bucket(request),
             )
         except OutOfStock as exc:
             error = " ".join(exc.messages)
@@ -309,11 +309,13 @@ def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
 def order_lookup_view(request: HttpRequest) -> HttpResponse:
     form = OrderLookupForm(request.POST or None)
     error = ""
+    status = 200
     if request.method == "POST":
-        key = f"order-lookup:{request.META.get('REMOTE_ADDR', '')}"
-        attempts = cache.get(key, 0)
-        if attempts >= LOOKUP_LIMIT:
+        # Every try counts, atomically, per shop and client (core.clients): behind the proxy
+        # each buyer has her own count, and 20 guesses at once cannot pass a limit of 10.
+        if rate_limited(name="order_lookup", value=client_bucket(request)):
             error = _("Too many attempts. Please try again in an hour.")
+            status = 429
         elif form.is_valid():
             order = selectors.order_lookup(
                 number=form.cleaned_data["number"], phone=form.cleaned_data["phone"]
@@ -321,13 +323,10 @@ def order_lookup_view(request: HttpRequest) -> HttpResponse:
             if order is not None:
                 _orders_allow(request, order.number)
                 return redirect("storefront:order_detail", number=order.number)
-            cache.set(key, attempts + 1, 3600)
             error = _("No order matches this number and mobile number.")
+            status = 404
     return TemplateResponse(
-        request,
-        "storefront/order_lookup.html",
-        {"form": form, "error": error},
-        status=404 if error and request.method == "POST" else 200,
+        request, "storefront/order_lookup.html", {"form": form, "error": error}, status=status
     )
 
 
