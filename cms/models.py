@@ -52,6 +52,7 @@ class ShopSettings(BaseSiteSetting):
 
     class Meta:
         verbose_name = _("shop appearance")
+        verbose_name_plural = _("shop appearances")
 
     @property
     def tokens(self):
@@ -220,6 +221,7 @@ class HomePage(NoPrivacyReadMixin, SeoMixin, Page):
 
     class Meta:
         verbose_name = _("home page")
+        verbose_name_plural = _("home pages")
 
     def seo_description_fallback(self) -> str:
         return text_excerpt(self.intro)
@@ -273,6 +275,7 @@ class AboutPage(NoPrivacyReadMixin, SeoMixin, Page):
 
     class Meta:
         verbose_name = _("about page")
+        verbose_name_plural = _("about pages")
 
     def seo_description_fallback(self) -> str:
         return text_excerpt(self.body)
@@ -299,6 +302,7 @@ class ArticlePage(NoPrivacyReadMixin, SeoMixin, Page):
 
     class Meta:
         verbose_name = _("article")
+        verbose_name_plural = _("articles")
 
     def seo_description_fallback(self) -> str:
         if self.summary:
@@ -351,6 +355,7 @@ class ShopIndexPage(NoPrivacyReadMixin, SeoMixin, RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = _("shop page")
+        verbose_name_plural = _("shop pages")
 
     def seo_description_fallback(self) -> str:
         return text_excerpt(self.intro)

@@ -85,6 +85,8 @@ class DomainClaim(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("domain claim")
+        verbose_name_plural = _("domain claims")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "domain"], name="domainclaim_unique_per_shop")
         ]
@@ -127,6 +129,8 @@ class ShopEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("shop event")
+        verbose_name_plural = _("shop events")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
