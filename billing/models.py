@@ -46,6 +46,8 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         indexes = [models.Index(fields=["tenant", "order_number"])]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -94,6 +96,8 @@ class PaymentNotification(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payment notification")
+        verbose_name_plural = _("payment notifications")
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "notification_id"], name="payment_notification_once"
@@ -130,6 +134,8 @@ class Refund(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
@@ -166,6 +172,8 @@ class SandboxTrade(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("sandbox trade")
+        verbose_name_plural = _("sandbox trades")
         constraints = [
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=F("amount")), name="sandbox_refund_within_amount"
@@ -240,6 +248,8 @@ class LedgerAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "currency", "supplier", "tenant", "provider"],
@@ -269,7 +279,8 @@ class JournalEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "journal entries"
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
         indexes = [models.Index(fields=["tenant", "order_number"])]
 
     def __str__(self) -> str:
@@ -287,6 +298,8 @@ class Posting(models.Model):
     idempotency_key = models.CharField(max_length=210, unique=True)
 
     class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_posting_nonzero"),
         ]
@@ -315,6 +328,8 @@ class CommissionRule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("commission rule")
+        verbose_name_plural = _("commission rules")
         constraints = [
             models.CheckConstraint(
                 condition=Q(beneficiary=F("tenant")), name="commission_single_level_beneficiary"

@@ -51,6 +51,8 @@ class PayoutBatch(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -110,6 +112,8 @@ class Payout(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["tenant", "-created_at"]),
@@ -160,6 +164,8 @@ class PayoutApproval(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payout approval")
+        verbose_name_plural = _("payout approvals")
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "user"], name="payout_approval_once_each"),
@@ -196,6 +202,8 @@ class PayoutEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payout event")
+        verbose_name_plural = _("payout events")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
