@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clients import client_bucket, rate_limited
 
 from .codes import CodesLimited, code_request, code_verify
-from .forms import CheckoutForm
+from .forms import CodeForm, ContactForm
 from .models import Order
 
 SESSION_FAN = "storefront_fan"
 SESSION_CONTACT = "storefront_code_contact"
-
-
-class ContactForm(forms.Form):
-    contact = CheckoutForm.base_fields["contact"]
-    clean_contact = CheckoutForm.clean_contact
-
-
-class CodeForm(forms.Form):
-    code = forms.RegexField(
-        label=gettext_lazy("Code"),
-        regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": gettext_lazy("The code is six digits.")},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
 
 
 def _shop_name(request: HttpRequest) -> str:

@@ -17,6 +17,7 @@ from billing.fulfilment.forms import ReturnShipmentForm
 from billing.fulfilment.selectors import return_case_for_order
 from billing.fulfilment.services import return_shipment_record, returns_open
 
+from .forms import InvoiceRequestForm, ReturnRequestForm, ReviewForm, form_errors_text
 from .models import Order
 from .reviews import review_create
 from .views import _order_for_visitor
@@ -29,21 +30,19 @@ def _errors(exc: ValidationError) -> str:
 @require_POST
 def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_for_visitor(request, number)
-    items: list[tuple[int, int]] = []
-    for line in order.lines.all():
-        raw = request.POST.get(f"return_{line.pk}", "").strip()
-        if not raw or raw == "0":
-            continue
-        if not raw.isdigit():
-            messages.error(request, _("Enter how many to return as a whole number."))
-            return redirect("storefront:order_detail", number=number)
-        items.append((line.pk, int(raw)))
-    if not items:
-        messages.error(request, _("Choose what to return."))
+    form = ReturnRequestForm(
+        request.POST, lines=[(line.pk, line.title) for line in order.lines.all()]
+    )
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
         return redirect("storefront:order_detail", number=number)
-    reason = request.POST.get("reason", "").strip()[:300]
     try:
-        returns_open(tenant=connection.tenant, order_number=number, items=items, reason=reason)
+        returns_open(
+            tenant=connection.tenant,
+            order_number=number,
+            items=form.items(),
+            reason=form.cleaned_data["reason"],
+        )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     else:
@@ -106,13 +105,17 @@ def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
     if order.status != Order.Status.PAID:
         messages.error(request, _("An invoice can be requested once the order is paid."))
         return redirect("storefront:order_detail", number=number)
+    form = InvoiceRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("storefront:order_detail", number=number)
     try:
         invoice_request(
             tenant=connection.tenant,
             order_number=number,
-            title=request.POST.get("title", ""),
-            taxpayer_id=request.POST.get("taxpayer_id", ""),
-            email=request.POST.get("email", ""),
+            title=form.cleaned_data["title"],
+            taxpayer_id=form.cleaned_data["taxpayer_id"],
+            email=form.cleaned_data["email"],
             lines=invoice_lines_for(order),
         )
     except ValidationError as exc:
@@ -125,14 +128,16 @@ def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def review_create_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_for_visitor(request, number)
-    line_id = request.POST.get("line", "")
-    rating = request.POST.get("rating", "")
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("storefront:order_detail", number=number)
     try:
         review_create(
             order=order,
-            line_id=int(line_id) if line_id.isdigit() else 0,
-            rating=int(rating) if rating.isdigit() else None,
-            text=request.POST.get("text", ""),
+            line_id=form.cleaned_data["line"],
+            rating=form.cleaned_data["rating"],
+            text=form.cleaned_data["text"],
             photos=request.FILES.getlist("photos"),
         )
     except ValidationError as exc:

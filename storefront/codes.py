@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from core.clients import rate_limited
+from core.text import text_clean
 
 from .models import Fan
 
@@ -98,7 +99,9 @@ def code_request(*, contact: str, shop_name: str, client: str = "") -> None:
     # A new code gets fresh tries. Set, never deleted: cache.incr on a key that vanished in
     # between would make one without an expiry.
     cache.set(f"otp-tries:{contact}", 0, TTL)
-    _sender(contact).send(to=contact, code=code, shop_name=shop_name)
+    # The name goes into a mail subject: a name stored with CR/LF before names were checked
+    # would make send_mail refuse the header (a 500), so it is made one safe line here.
+    _sender(contact).send(to=contact, code=code, shop_name=text_clean(shop_name))
 
 
 def code_verify(*, contact: str, code: str) -> Fan | None:

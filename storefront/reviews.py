@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from billing.fulfilment.models import SupplierOrder
 from catalog.models import Product
 from catalog.uploads import image_check
+from core.text import text_validate
 
 from .models import Order, Review, ReviewPhoto
 
@@ -40,7 +41,8 @@ def review_create(
     """The buyer of ORDER reviews one of its lines, once, after that line was delivered."""
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError(_("Give a rating from 1 to 5 stars."), code="rating")
-    text = (text or "").strip()
+    # The form checks this too; the service holds the rule for any other caller (a NUL was a 500).
+    text = text_validate((text or "").strip(), multiline=True)
     if len(text) > 500:
         raise ValidationError(_("A review is at most 500 characters."), code="text")
     if len(photos) > MAX_PHOTOS:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from catalog.models import SKU, Product, ShopListing
 from catalog.services import retail_price_check, rich_text_clean
 from cms import shop_cache
+from core.text import text_validate
 
 from .models import Listing, ListingItem
 
@@ -23,6 +24,26 @@ def _current_tenant():
     if tenant is None or connection.schema_name == "public":
         raise RuntimeError("listings live in a shop's schema: run inside tenant_context")
     return tenant
+
+
+def _listing_text_check(*, title: str, copy: str) -> tuple[str, str]:
+    """The creator's title and copy, or ValidationError: the admin's listing pages post them
+    without a form, and a NUL (a 500) or a bidi override in a title must never be stored."""
+    title = (title or "").strip()
+    errors: list[ValidationError] = []
+    try:
+        title = text_validate(title)
+    except ValidationError as exc:
+        errors.append(ValidationError(_("Title: %(error)s") % {"error": exc.message}))
+    if len(title) > 200:
+        errors.append(ValidationError(_("A title is at most 200 characters.")))
+    try:
+        copy = text_validate(copy or "", multiline=True)
+    except ValidationError as exc:
+        errors.append(ValidationError(_("Copy: %(error)s") % {"error": exc.message}))
+    if errors:
+        raise ValidationError(errors)
+    return title, copy
 
 
 @transaction.atomic
@@ -39,6 +60,7 @@ def listing_create(
     the supplier's bounds, and one bad price adds nothing.
     """
     tenant = _current_tenant()
+    title, copy = _listing_text_check(title=title, copy=copy)
     product = Product.objects.select_related("supplier").get(pk=product.pk)
     if not product.is_listable:
         raise ValidationError(_("This product cannot be listed now."), code="not_listable")
@@ -84,6 +106,7 @@ def listing_update(
     *, listing: Listing, title: str, copy: str, prices: Mapping[int, Any], is_active: bool
 ) -> Listing:
     """Change the creator's title, copy, prices (fen, by SKU id) and whether it is on sale."""
+    title, copy = _listing_text_check(title=title, copy=copy)
     listing = Listing.objects.select_for_update().get(pk=listing.pk)
     items = {i.sku_id: i for i in listing.items.select_related("sku")}
     errors: list[ValidationError] = []
