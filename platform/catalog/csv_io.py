@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tablib.exceptions import InvalidDimensions
 
+from core.text import text_problem
+
 from .limits import WEIGHT_MAX_G
 from .models import SKU, Category, ReturnPolicy, ShippingTemplate, Supplier
 from .services.common import audit_record, text_clean, whole_number
@@ -132,6 +134,12 @@ def _load(raw: bytes, required: list[str]) -> tablib.Dataset:
         ) from exc
     if not text.strip():
         raise CsvImportError([(None, _("The file is empty."))])
+    problem = text_problem(text, multiline=True)
+    if problem:
+        # Python's csv reader stops at a NUL byte with a bare error: name the line instead.
+        lines = enumerate(text.splitlines(), 1)
+        bad = next((n for n, line in lines if text_problem(line, multiline=True)), None)
+        raise CsvImportError([(bad, problem)])
     try:
         data = tablib.Dataset().load(text, format="csv")
     except InvalidDimensions as exc:

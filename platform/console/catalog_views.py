@@ -62,6 +62,11 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _form_errors(form: Any) -> str:
+    """A refused form's messages in one line, for a page that answers with a redirect."""
+    return " ".join(str(m) for errors in form.errors.values() for m in errors)
+
+
 # --- vetting ------------------------------------------------------------------------------------
 
 
@@ -168,7 +173,7 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Decision recorded."))
     else:
-        messages.error(request, _("Choose a decision."))
+        messages.error(request, _form_errors(form) or _("Choose a decision."))
     return redirect("console:catalog:product", pk=pk)
 
 
@@ -185,7 +190,7 @@ def suspend(request: HttpRequest, pk: int) -> HttpResponse:
             product_suspend(product=item, actor=request.user, reason=form.cleaned_data["reason"])
             messages.success(request, _("Product suspended: shops show it as unavailable."))
         else:
-            messages.error(request, _("Say why the product is suspended."))
+            messages.error(request, _form_errors(form) or _("Say why the product is suspended."))
     return redirect("console:catalog:product", pk=pk)
 
 

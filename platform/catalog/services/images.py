@@ -185,7 +185,7 @@ def product_images_reorder(
 
 def _pending_locked(change: ImageChange) -> ImageChange:
     change = (
-        ImageChange.objects.select_for_update()
+        ImageChange.objects.select_for_update(of=("self",))
         .select_related("product__supplier", "image")
         .get(pk=change.pk)
     )
