@@ -259,7 +259,7 @@ def settlement_bench(
     from billing.fulfilment.services import settlement_run
     from billing.models import JournalEntry, Payment
     from catalog import services as catalog
-    from catalog.services import PriceTerms
+    from catalog.services.prices import PriceTerms
 
     supplier = bench.suppliers[0]
     actor = supplier.user

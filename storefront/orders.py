@@ -1,7 +1,7 @@
 """Placing, paying and expiring a shop's orders. Callers run these inside the shop's schema.
 
 The stock of a catalog SKU is one number shared by every shop: an order takes it with one
-conditional UPDATE per SKU (catalog.services.sku_stock_reserve) inside the order's transaction,
+conditional UPDATE per SKU (catalog.services.stock) inside the order's transaction,
 so a failure anywhere leaves neither an order nor a reservation behind.
 """
 
@@ -32,7 +32,7 @@ from billing.fulfilment.services import (
 from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
-from catalog.services import sku_stock_release, sku_stock_reserve
+from catalog.services.stock import sku_stock_release, sku_stock_reserve
 
 from .models import Fan, ListingItem, Order, OrderLine, ShareLink
 from .selectors import payment_open_for

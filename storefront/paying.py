@@ -15,7 +15,7 @@ from django.utils import timezone
 from billing.models import Payment
 from billing.payments.base import ProviderError
 from billing.services import payment_expire, payment_reconcile
-from catalog.services import sku_stock_release
+from catalog.services.stock import sku_stock_release
 
 from .cart import cart_add
 from .models import Cart, Order

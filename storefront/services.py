@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog.models import SKU, Product, ShopListing
-from catalog.services import retail_price_check, rich_text_clean
+from catalog.services.common import rich_text_clean
+from catalog.services.prices import retail_price_check
 from cms import shop_cache
 from core.text import text_validate
 

@@ -742,7 +742,7 @@ def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = 
             order_number=so.order_number,
             payment=payment,
         )
-        from catalog.services import sku_stock_release
+        from catalog.services.stock import sku_stock_release
 
         for case_line in locked.lines.select_related("line").order_by("line__sku_id"):
             sku_stock_release(sku_id=case_line.line.sku_id, quantity=case_line.quantity)
