@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from . import services
+from .forms import DomainForm
 from .models import DomainClaim
-
-
-class DomainForm(forms.Form):
-    domain = forms.CharField(label=gettext_lazy("Your domain"), max_length=253)
 
 
 def domains(request):

@@ -7,12 +7,16 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from cms.themes import DEFAULT_THEME, theme_choices
+from core.forms import SafeFormMixin
 
 from .provisioning import SUBDOMAIN_MAX, subdomain_check, subdomain_taken
 from .signup import Contact, mobile_normalise
 
 
-class SignupForm(forms.Form):
+class SignupForm(SafeFormMixin, forms.Form):
+    """A creator opens her shop. The shop name goes into page titles and mail subjects: the
+    mixin refuses line breaks, control characters and bidi overrides in it."""
+
     shop_name = forms.CharField(label=_("Shop name"), max_length=100)
     subdomain = forms.CharField(
         label=_("Shop address"),
@@ -91,3 +95,9 @@ class SignupForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class DomainForm(SafeFormMixin, forms.Form):
+    """A custom domain the creator adds to her shop (checked again by domain_claim_add)."""
+
+    domain = forms.CharField(label=_("Your domain"), max_length=253)

@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from core.text import text_validate
+
 from .dns import TxtResolver, txt_resolver
 from .models import Domain, DomainClaim, ShopEvent, Tenant
 from .provisioning import shop_provision
@@ -50,8 +52,10 @@ def platform_ensure() -> Tenant:
 
 
 def shop_create(*, name: str, subdomain: str) -> Tenant:
-    """A shop made by staff, the demo or the tests: short and reserved names allowed."""
-    return shop_provision(name=name, subdomain=subdomain, policy=False)
+    """A shop made by staff, the demo or the tests: short and reserved names allowed.
+
+    The name is checked like the sign-up form's (core.text): it goes into mail subjects."""
+    return shop_provision(name=text_validate(name.strip()), subdomain=subdomain, policy=False)
 
 
 def _event(

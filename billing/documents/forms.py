@@ -8,8 +8,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import SafeFormMixin
 
-class StatementMonthForm(forms.Form):
+
+class StatementMonthForm(SafeFormMixin, forms.Form):
     month = forms.CharField(
         label=_("Month"),
         max_length=7,
