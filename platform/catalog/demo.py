@@ -7,9 +7,19 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from . import services
 from .models import Category, Supplier
-from .services import PriceTerms, RuleSpec
+from .services.images import product_image_add
+from .services.prices import PriceTerms
+from .services.products import product_create, sku_create
+from .services.suppliers import (
+    RuleSpec,
+    category_create,
+    shipping_template_create,
+    supplier_document_add,
+    supplier_register,
+    supplier_status_set,
+)
+from .services.vetting import CHECKLIST_ITEMS, product_approve, product_review_start, product_submit
 from .testing import pdf_upload, png_upload
 
 DEMO_PASSWORD = "vstore-demo"  # noqa: S105 - demo data on the developer's own machine
@@ -40,7 +50,7 @@ SUPPLIERS: list[dict[str, Any]] = [
 
 def _category(name: str, parent: Category | None, actor: Any) -> Category:
     found = Category.objects.filter(name=name, parent=parent).first()
-    return found or services.category_create(name=name, parent=parent, actor=actor)
+    return found or category_create(name=name, parent=parent, actor=actor)
 
 
 @transaction.atomic
@@ -56,14 +66,14 @@ def demo_catalog_ensure() -> int:
         for child in children:
             leaves[child] = _category(child, root, staff)
     created = 0
-    checks = dict.fromkeys(services.CHECKLIST_ITEMS, True)
+    checks = dict.fromkeys(CHECKLIST_ITEMS, True)
     for spec in SUPPLIERS:
         if Supplier.objects.filter(credit_code=spec["credit_code"]).exists():
             continue
         user = User.objects.filter(username=spec["username"]).first() or User.objects.create_user(
             spec["username"], password=DEMO_PASSWORD
         )
-        supplier = services.supplier_register(
+        supplier = supplier_register(
             user=user,
             company_name=spec["company_name"],
             credit_code=spec["credit_code"],
@@ -71,17 +81,15 @@ def demo_catalog_ensure() -> int:
             contact_phone="13800000000",
             address="",
         )
-        services.supplier_document_add(
+        supplier_document_add(
             supplier=supplier,
             kind="business_licence",
             title="营业执照",
             file=pdf_upload(),
             actor=user,
         )
-        supplier = services.supplier_status_set(
-            supplier=supplier, to_status="approved", actor=staff
-        )
-        shipping = services.shipping_template_create(
+        supplier = supplier_status_set(supplier=supplier, to_status="approved", actor=staff)
+        shipping = shipping_template_create(
             supplier=supplier,
             name="包邮（偏远地区除外）",
             actor=user,
@@ -91,7 +99,7 @@ def demo_catalog_ensure() -> int:
             default_fee_fen=0,
         )
         for title, category, options, (supply, suggested, low, high) in spec["goods"]:
-            product = services.product_create(
+            product = product_create(
                 supplier=supplier,
                 actor=user,
                 category=leaves[category],
@@ -102,7 +110,7 @@ def demo_catalog_ensure() -> int:
             )
             variants = [(k, v) for k, values in options.items() for v in values] or [("", "")]
             for i, (key, value) in enumerate(variants):
-                services.sku_create(
+                sku_create(
                     product=product,
                     supplier=supplier,
                     actor=user,
@@ -111,11 +119,11 @@ def demo_catalog_ensure() -> int:
                     terms=PriceTerms(supply, suggested, low, high),
                     stock=200,
                 )
-            services.product_image_add(
+            product_image_add(
                 product=product, supplier=supplier, actor=user, file=png_upload(size=(600, 600))
             )
-            services.product_submit(product=product, supplier=supplier, actor=user)
-            services.product_review_start(product=product, actor=staff)
-            services.product_approve(product=product, actor=staff, checklist=checks)
+            product_submit(product=product, supplier=supplier, actor=user)
+            product_review_start(product=product, actor=staff)
+            product_approve(product=product, actor=staff, checklist=checks)
         created += 1
     return created

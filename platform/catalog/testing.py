@@ -10,9 +10,18 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from . import services
 from .models import SKU, Category, Product, ShippingTemplate, Supplier
-from .services import PriceTerms, RuleSpec
+from .services.images import product_image_add
+from .services.prices import PriceTerms
+from .services.products import product_create, sku_create
+from .services.suppliers import (
+    RuleSpec,
+    category_create,
+    shipping_template_create,
+    supplier_register,
+    supplier_status_set,
+)
+from .services.vetting import CHECKLIST_ITEMS, product_approve, product_review_start, product_submit
 
 _seq = itertools.count(1)
 PASSWORD = "pw-catalog-123456"  # noqa: S105 (test-only password)
@@ -41,7 +50,7 @@ def staff_make() -> Any:
 def supplier_make(*, approved: bool = True, name: str | None = None) -> Supplier:
     n = next(_seq)
     user = user_make(username=f"supplier{n}")
-    supplier = services.supplier_register(
+    supplier = supplier_register(
         user=user,
         company_name=name or f"供应商{n}有限公司",
         credit_code=f"91330100{n:010d}",
@@ -49,20 +58,18 @@ def supplier_make(*, approved: bool = True, name: str | None = None) -> Supplier
         contact_phone="13800000000",
     )
     if approved:
-        supplier = services.supplier_status_set(
+        supplier = supplier_status_set(
             supplier=supplier, to_status=Supplier.Status.APPROVED, actor=staff_make()
         )
     return supplier
 
 
 def category_make(*, name: str | None = None, parent: Category | None = None) -> Category:
-    return services.category_create(
-        name=name or f"类目{next(_seq)}", parent=parent, actor=staff_make()
-    )
+    return category_create(name=name or f"类目{next(_seq)}", parent=parent, actor=staff_make())
 
 
 def shipping_make(*, supplier: Supplier) -> ShippingTemplate:
-    return services.shipping_template_create(
+    return shipping_template_create(
         supplier=supplier,
         name="默认运费",
         actor=supplier.user,
@@ -94,7 +101,7 @@ def product_make(
 ) -> Product:
     """A product with SKUS variants and an image, taken through vetting up to STATUS."""
     supplier = supplier or supplier_make()
-    product = services.product_create(
+    product = product_create(
         supplier=supplier,
         actor=supplier.user,
         category=category or category_make(),
@@ -105,7 +112,7 @@ def product_make(
     )
     sizes = ["S", "M", "L", "XL"]
     for i in range(skus):
-        services.sku_create(
+        sku_create(
             product=product,
             supplier=supplier,
             actor=supplier.user,
@@ -114,9 +121,7 @@ def product_make(
             terms=price_terms or terms(),
             stock=stock,
         )
-    services.product_image_add(
-        product=product, supplier=supplier, actor=supplier.user, file=png_upload()
-    )
+    product_image_add(product=product, supplier=supplier, actor=supplier.user, file=png_upload())
     path = [
         Product.Vetting.SUBMITTED,
         Product.Vetting.IN_REVIEW,
@@ -127,16 +132,14 @@ def product_make(
     staff = staff_make()
     for step in path:
         if step == Product.Vetting.SUBMITTED:
-            product = services.product_submit(
-                product=product, supplier=supplier, actor=supplier.user
-            )
+            product = product_submit(product=product, supplier=supplier, actor=supplier.user)
         elif step == Product.Vetting.IN_REVIEW:
-            product = services.product_review_start(product=product, actor=staff)
+            product = product_review_start(product=product, actor=staff)
         elif step == Product.Vetting.APPROVED:
-            product = services.product_approve(
+            product = product_approve(
                 product=product,
                 actor=staff,
-                checklist=dict.fromkeys(services.CHECKLIST_ITEMS, True),
+                checklist=dict.fromkeys(CHECKLIST_ITEMS, True),
             )
         if product.vetting_status == status:
             break
