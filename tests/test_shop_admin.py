@@ -243,3 +243,47 @@ def test_a_shop_with_payments_is_kept_and_staff_are_told_why(staff, shop):
     assert schema_exists("shop_teahouse")
     assert Tenant.objects.filter(pk=shop.pk).exists()
     assert "payment records the platform must keep" in response.text
+
+
+# --- the creator's goods pages: rough edges -----------------------------------------------------
+
+
+@pytest.mark.usefixtures("catalog_media", "catalog_english")
+def test_working_out_the_margin_posts_the_form_and_adds_nothing(creator, shops):
+    from catalog.testing import first_sku, product_make
+    from storefront.models import Listing
+
+    product = product_make(skus=1)
+    sku = first_sku(product)
+    client = creator("a")
+
+    page = client.get(f"/admin/goods/{product.pk}/")
+    # No button turns the form (and its CSRF token) into a GET: the token stays out of URLs.
+    assert 'formmethod="get"' not in page.text
+    assert 'name="action" value="margin"' in page.text
+    worked_out = client.post(
+        f"/admin/goods/{product.pk}/",
+        {"action": "margin", "title": "x", f"sell_{sku.pk}": "1", f"price_{sku.pk}": "99.00"},
+    )
+
+    assert worked_out.status_code == 200
+    assert "¥49.00" in worked_out.text  # the margin at ¥99 over the ¥50 supply price
+    assert 'value="99.00"' in worked_out.text  # what she typed stays
+    with tenant_context(shops.a):
+        assert not Listing.objects.filter(product=product).exists()
+
+
+@pytest.mark.usefixtures("catalog_media", "catalog_english")
+def test_price_inputs_are_typed_so_the_admin_styles_them(creator, shops):
+    import re
+
+    from catalog.testing import product_make
+
+    product = product_make(skus=2)
+
+    page = creator("a").get(f"/admin/goods/{product.pk}/").text
+
+    # Wagtail's stylesheet draws the border of input[type=text]; an untyped input had none.
+    inputs = re.findall(r"<input[^>]*name=\"(?:price_\d+|title)\"[^>]*>", page)
+    assert len(inputs) == 3
+    assert all('type="text"' in tag for tag in inputs)
