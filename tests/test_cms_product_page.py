@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from catalog.models import SKU
@@ -180,3 +181,69 @@ def test_a_failed_add_to_cart_is_explained_on_the_product_page(shops, shop_clien
 
     assert back.redirect_chain[-1][0].endswith(url)
     assert re.search(r'<li class="message error">[^<]+</li>', back.text), back.text
+
+
+def test_the_rating_shown_is_this_shops_and_the_all_shops_figure_says_so(shops, shop_client):
+    from catalog.models import Product
+    from storefront.models import Review
+    from storefront.orders import Want, order_place
+    from tests.storefront_helpers import BUYER
+
+    listing = listing_make(shops.a, title="评分清楚", prices=(9900,))
+    with tenant_context(shops.a):
+        item = ListingItem.objects.get(listing=listing)
+        order = order_place(wants=[Want(item_id=item.pk, quantity=1)], buyer=BUYER)
+        Review.objects.create(
+            line=order.lines.get(), listing=listing, fan=order.fan, rating=4, text="好用"
+        )
+    # The catalog's aggregate also counts another shop's 1★ review: 2 ratings, 2.5 on average.
+    Product.objects.filter(pk=listing.product_id).update(rating_count=2, rating_total=5)
+
+    html = get(shop_client, "a.localhost", f"/shop/p/{listing.pk}/").text
+
+    # Beside the price: this shop's buyers' figure, the one its reviews below are counted in.
+    assert '<a class="pc-rating" href="#reviews-h">★ 4.0 from 1 buyer in this shop</a>' in html
+    assert "★ 4.0 from 1 buyer in this shop</small>" in html  # the reviews' heading agrees
+    # The all-shops figure is named for what it is, not shown as this product's rating.
+    assert "All shops selling this product: ★ 2.5 from 2 ratings" in html
+    assert "(2 ratings)" not in html
+    # The article card shows the same figure as the product page.
+    with tenant_context(shops.a):
+        from cms.selectors import listing_card, listings_by_id
+
+        card = listing_card(listings_by_id([listing.pk])[listing.pk])
+    assert (card.rating, card.rating_count) == (4.0, 1)
+
+
+def test_every_shop_page_links_to_the_cart_my_orders_and_order_lookup(shops, shop_client):
+    from storefront.cart import COOKIE, cart_add, cart_create
+
+    listing = listing_make(shops.a, title="导航", prices=(9900,))
+    with tenant_context(shops.a):
+        item = ListingItem.objects.get(listing=listing)
+        cart = cart_create()
+        cart_add(cart=cart, item_id=item.pk, quantity=3)
+
+    for url in ("/", f"/shop/p/{listing.pk}/", "/cart/", "/orders/lookup/"):
+        html = get(shop_client, "a.localhost", url).text
+        nav = re.search(r'<nav class="shop-nav" aria-label="Shop menu">(.*?)</nav>', html, re.S)
+        assert nav, url
+        links = dict(
+            re.findall(r'<a href="([^"]+)"[^>]*>\s*<svg.*?<span>([^<]+)</span>', nav[1], re.S)
+        )
+        assert links == {
+            "/": "Home",
+            "/cart/": "Cart",
+            "/me/code/": "My orders",
+            "/orders/lookup/": "Find my order",
+        }, (url, links)
+        assert 'class="shop-nav-badge"' not in nav[1]  # an empty cart has no count
+
+    client = shop_client("a.localhost")
+    client.cookies[COOKIE] = cart.token
+    with translation.override("en"):
+        html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").text
+        page = client.get("/cart/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert '<span class="shop-nav-badge" aria-hidden="true">3</span>' in html
+    assert 'aria-label="Cart, 3 items"' in html
+    assert re.search(r'<a href="/cart/" class="shop-nav-cart" aria-current="page"', page)
