@@ -42,10 +42,20 @@ class ShopSettings(BaseSiteSetting):
     )
     tagline = models.CharField(_("tagline"), max_length=120, blank=True)
     logo = models.ForeignKey(
-        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("logo"),
     )
     banner = models.ForeignKey(
-        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("banner"),
     )
 
     panels = [FieldPanel("theme"), FieldPanel("tagline"), FieldPanel("logo"), FieldPanel("banner")]
@@ -294,6 +304,7 @@ class ArticlePage(NoPrivacyReadMixin, SeoMixin, Page):
         ],
         blank=True,
         use_json_field=True,
+        verbose_name=_("body"),
     )
 
     content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
