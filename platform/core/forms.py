@@ -16,8 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.validators import DecimalValidator, MaxValueValidator, MinValueValidator
-from django.forms.widgets import Input
+from django.core.validators import (
+    DecimalValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
+from django.forms.widgets import ChoiceWidget, Input
 
 from .money import FEN_MAX
 from .text import multiline_validator, single_line_validator
@@ -30,14 +35,22 @@ DECIMAL_DIGITS = 12
 
 
 def field_is_multiline(field: forms.Field) -> bool:
-    """A one-line <input> (text, password, hidden, e-mail…) can never carry a line break."""
-    return not isinstance(field.widget, Input)
+    """A Textarea, or a widget of its own kind (a rich-text editor), may carry line breaks;
+    a one-line <input> (text, password, hidden, e-mail…) or a <select> never does."""
+    widget = field.widget
+    if isinstance(widget, forms.Textarea):
+        return True
+    return not isinstance(widget, Input | ChoiceWidget)
 
 
 def field_make_safe(field: forms.Field) -> None:
     """Add the text rule or the number bounds to FIELD (a form instance's own copy)."""
     if isinstance(field, forms.CharField):
         validator = multiline_validator if field_is_multiline(field) else single_line_validator
+        # The rule refuses NUL too: Django's own NUL check would only say it a second time.
+        field.validators = [
+            v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
         if validator not in field.validators:
             field.validators.append(validator)
     elif isinstance(field, forms.DecimalField):
