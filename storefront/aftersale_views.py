@@ -63,7 +63,7 @@ def return_shipment_view(request: HttpRequest, number: str, case_id: int) -> Htt
         raise Http404
     form = ReturnShipmentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     else:
         try:
             return_shipment_record(

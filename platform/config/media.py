@@ -16,7 +16,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.static import serve
 
 # Inside a schema's prefix: Wagtail images and their renditions, buyers' review photos.
@@ -36,13 +37,14 @@ def media_path_public(path: str, *, schema: str) -> bool:
     return any(path.startswith(f"{schema}/{d}") for d in SHOP_PUBLIC_DIRS)
 
 
-def media_serve(request: HttpRequest, path: str) -> HttpResponse:
+def media_serve(request: HttpRequest, path: str) -> HttpResponseBase:
     storage = storages["default"]
     if not settings.DEBUG or not isinstance(storage, FileSystemStorage):
         raise Http404
-    if not media_path_public(path, schema=connection.schema_name):
+    # django-tenants' connection carries the schema of the host this request came in on.
+    if not media_path_public(path, schema=getattr(connection, "schema_name", "")):
         raise Http404
-    return serve(request, path, document_root=storage.location)
+    return serve(request, path, document_root=str(storage.location))
 
 
 def media_urlpatterns() -> list:
