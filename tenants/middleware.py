@@ -82,6 +82,7 @@ class ShopRedirectMiddleware(RedirectMiddleware):
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if connection.schema_name == get_public_schema_name():
+        # django-tenants' connection wrapper has schema_name; Django's type does not say so.
+        if getattr(connection, "schema_name", None) == get_public_schema_name():
             return response
         return super().process_response(request, response)

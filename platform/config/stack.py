@@ -85,7 +85,7 @@ def _running_redis_port(data_dir: Path) -> int | None:
         return None
     client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=2)
     try:
-        served_dir = client.config_get("dir").get("dir", "")
+        served_dir = str(client.config_get("dir").get("dir") or "")
     except redis.RedisError:
         return None
     finally:
