@@ -23,29 +23,36 @@ from .orders import order_mark_paid
 
 logger = logging.getLogger(__name__)
 
-# A buyer's order page refreshes every few seconds while she waits: the provider is asked at
-# most once per payment in this many seconds (its own notification usually comes first).
-CHECK_EVERY_SECONDS = 5
+# While the buyer waits her order page refreshes every few seconds: the provider is asked at
+# most once per payment in this many seconds, however many pages (or bots) ask.
+CHECK_EVERY_SECONDS = 2
 
 
-def order_payment_check(*, order: Order) -> None:
+def order_payment_check(*, order: Order) -> bool:
     """Ask the provider whether the order's open payments were paid; capture those that were.
 
-    The notification may be slow or lost; the buyer is looking at the page now. A provider that
-    does not answer changes nothing (the notification or the periodic sweep will tell).
+    The notification may be slow or lost; the buyer is looking at the page now. Returns True
+    when the provider was asked about every open payment just now and said "not paid", so the
+    page may say so; False when that is not known (paid, asked a moment ago, or no answer: a
+    provider that does not answer changes nothing, the notification or the sweep will tell).
     """
     if order.status != Order.Status.PENDING_PAYMENT:
-        return
+        return False
     open_payments = Payment.objects.filter(
         tenant_id=connection.tenant.pk, order_number=order.number, status=Payment.Status.CREATED
     )
+    known_unpaid = True
     for payment in open_payments:
         if not cache.add(f"storefront:pay-check:{payment.pk}", 1, CHECK_EVERY_SECONDS):
+            known_unpaid = False
             continue
         try:
-            payment_reconcile(payment=payment)
+            if payment_reconcile(payment=payment) is not None:
+                known_unpaid = False
         except ProviderError as exc:
             logger.warning("asking %s about %s failed: %s", payment.provider, payment.pk, exc)
+            known_unpaid = False
+    return known_unpaid
 
 
 def order_cancel(*, order: Order) -> tuple[Order, bool]:

@@ -275,15 +275,21 @@ def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
     return _pay_redirect(request, _order_for_visitor(request, number))
 
 
+PAYING_CHECKS = 6  # the order page checks a payment this many times, 3 s apart, then stops
+
+
 @require_GET
 def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_for_visitor(request, number)
-    if order.status == Order.Status.PENDING_PAYMENT:
-        # Back from the pay page (or waiting on it): ask the provider rather than wait for its
-        # notification, so the page can say "paid" or "not paid yet" at once.
-        order_payment_check(order=order)
+    # Back from the pay page (?paying=N): ask the provider rather than wait for its notification,
+    # so the page can say "paid" or "not paid" at once. When that is not known yet the page
+    # checks again a few times (N counts them), then says what it knows.
+    paying = request.GET.get("paying", "")
+    tries = int(paying) if paying.isdigit() and len(paying) == 1 else 0
+    known_unpaid = order_payment_check(order=order)
     context = selectors.order_page_context(order=order)
-    context["paying"] = request.GET.get("paying") == "1"
+    context["paying"] = tries > 0
+    context["paying_next"] = tries + 1 if 0 < tries < PAYING_CHECKS and not known_unpaid else None
     if order.status == Order.Status.PAID:
         context["share_links"] = [
             (link, request.build_absolute_uri(reverse("storefront:share", args=[link.code])))

@@ -101,7 +101,9 @@ def test_a_follower_buys_from_an_article_on_a_phone_and_finds_the_order_again(
 
         # Tap two: the order is placed and the buyer is on the provider's pay page.
         page.get_by_role("button", name="Place order and pay").tap()
-        expect(page).to_have_url(re.compile(rf"^{re.escape(platform_server)}/pay/sandbox/\w+/$"))
+        expect(page).to_have_url(
+            re.compile(rf"^{re.escape(platform_server)}/pay/sandbox/\w+/$"), timeout=30_000
+        )
         expect(page.locator(".sandbox-amount")).to_contain_text("¥")
         shot(page, "pay")
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -32,6 +33,8 @@ from .test_payments_sandbox import post_notification
 from .test_storefront_checkout import ADDRESS, buy_now
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
+
+REFRESH = '<meta http-equiv="refresh"'
 
 
 def order_of(shop, item) -> Order:
@@ -191,6 +194,35 @@ def test_back_from_the_pay_page_the_shop_asks_the_provider_at_once(shops, shop_c
     assert payment.status == Payment.Status.CAPTURED
 
 
+def test_a_payment_not_known_yet_is_checked_a_few_times_then_the_page_says_so(shops, shop_client):
+    _listing, item = listed(shops.a, stock=5)
+    buyer = shop_client("a.localhost")
+    buy_now(buyer, item)
+    order = order_of(shops.a, item)
+    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
+    url = f"/orders/{order.number}/"
+
+    # The provider was asked a moment ago (another tab, a refresh): not known now.
+    with tenant_context(shops.a):
+        cache.set(f"storefront:pay-check:{payment.pk}", 1, 60)
+    connection.set_schema_to_public()
+    checking = buyer.get(url + "?paying=1")
+    last = buyer.get(url + "?paying=6")
+    with tenant_context(shops.a):
+        cache.delete(f"storefront:pay-check:{payment.pk}")
+    connection.set_schema_to_public()
+    asked = buyer.get(url + "?paying=1")
+
+    assert "Checking for your payment" in checking.text
+    assert '<meta http-equiv="refresh" content="3;url=?paying=2">' in checking.text
+    assert "Pay now" in checking.text  # not known to be paid: she may not have paid
+    assert REFRESH not in last.text and "We have not received a payment" in last.text
+    assert REFRESH not in asked.text and "We have not received a payment" in asked.text
+    for junk in ("x", "99999999999999999999", "-1", "\x00"):
+        page = buyer.get(url, {"paying": junk})
+        assert page.status_code == 200 and REFRESH not in page.text
+
+
 def test_cancel_on_the_pay_page_keeps_the_order_and_cancelling_it_refills_the_cart(
     shops, shop_client
 ):
@@ -287,3 +319,19 @@ def test_the_share_link_makes_no_promise_of_a_coupon(shops, shop_client):
 
     assert 'class="share-url"' in page.text
     assert "coupon" not in page.text.lower()
+
+
+def test_my_orders_lists_each_order_by_its_real_state(shops, shop_client, mailoutbox):
+    _listing, item = listed(shops.a, stock=5)
+    buy_now(shop_client("a.localhost"), item, contact="mum-state@example.com")
+    order = order_of(shops.a, item)
+    pay(shops.a, order)
+    ship(SupplierOrder.objects.get(order_number=order.number))
+
+    again = shop_client("a.localhost")
+    again.post("/me/code/", {"contact": "mum-state@example.com"})
+    code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+    mine = again.post("/me/verify/", {"code": code})
+
+    row = re.search(rf"{order.number}</a> · <span class=\"order-state\">([^<]+)<", mine.text)
+    assert row is not None and row.group(1) == "Shipped"
