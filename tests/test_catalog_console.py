@@ -18,6 +18,7 @@ from catalog.testing import (
 )
 from storefront.models import ListingItem
 from storefront.services import listing_create
+from storefront.tasks import listing_prices_check_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
@@ -213,6 +214,9 @@ def test_price_change_approved_in_the_console_applies_and_flags_shops(staff_clie
     assert product.title in staff_client.get("/console/catalog/price-changes/").text
 
     staff_client.post(f"/console/catalog/price-changes/{change.pk}/", {"decision": "approve"})
+    # After the commit the shop's own task checks its prices (see test_catalog_price_hook.py).
+    with tenant_context(shops.b):
+        listing_prices_check_task.apply(kwargs={"sku_id": sku.pk, "change_id": change.pk}).get()
 
     change.refresh_from_db()
     assert change.status == PriceChange.Status.APPROVED

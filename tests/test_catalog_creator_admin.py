@@ -11,6 +11,7 @@ from catalog import services
 from catalog.models import Product
 from catalog.testing import category_make, first_sku, product_make, staff_make, supplier_make, terms
 from storefront.models import Listing, ListingItem
+from storefront.tasks import listing_prices_check_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
@@ -137,6 +138,8 @@ def test_flagged_price_is_shown_and_fixed_from_the_listing_page(creator, shops):
         terms=terms(supply=5000, suggested=8000, low=7000, high=12000),
     )
     services.price_change_approve(change=change, actor=staff_make())
+    with tenant_context(shops.b):  # after the commit, the shop's own task (a worker in production)
+        listing_prices_check_task.apply(kwargs={"sku_id": sku.pk, "change_id": change.pk}).get()
 
     assert "outside" in client.get("/admin/listings/").text
     assert "Prices to adjust" in client.get("/admin/").text  # on the creator's admin home
