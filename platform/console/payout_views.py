@@ -6,6 +6,9 @@ confirmation; the POST records the approval, and the last approval needed starts
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
@@ -19,7 +22,7 @@ from billing.payouts import selectors, services
 from billing.payouts.models import BeneficiaryKind, Payout, PayoutBatch
 from core.money import yuan_parse
 
-staff = staff_member_required(login_url="login")
+staff: Callable[[Callable[..., Any]], Callable[..., Any]] = staff_member_required(login_url="login")
 PAGE_SIZE = 25
 
 

@@ -184,6 +184,8 @@ def price_change_reject(*, change: PriceChange, actor: Any, note: str) -> PriceC
 def sku_listing_tenant_ids(*, sku_id: int) -> list[int]:
     """The shops (tenant ids) that list the product of SKU_ID: the ones a new term concerns."""
     product_id = SKU.objects.filter(pk=sku_id).values_list("product_id", flat=True).first()
+    if product_id is None:
+        return []
     return sorted(
         ShopListing.objects.filter(product_id=product_id)
         .values_list("tenant_id", flat=True)
