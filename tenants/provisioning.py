@@ -27,6 +27,7 @@ from django_tenants.utils import schema_exists, tenant_context
 from .clone import schema_clone
 from .migration_state import stale_schemas
 from .models import Domain, ShopEvent, Tenant
+from .shop_site import shop_site
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,6 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
 
     Safe to run again after a crash at any point: each step checks what is already there.
     """
-    from cms.starter import starter_site_ensure
-
     name = settings.VSTORE_TEMPLATE_SCHEMA
     tenant, _created = Tenant.objects.get_or_create(
         schema_name=name, defaults={"name": "Shop template", "is_template": True}
@@ -175,7 +174,7 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
     if stale_schemas([name]):
         call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=verbosity)
     with tenant_context(tenant):
-        starter_site_ensure()
+        shop_site().starter_site_ensure()
     connection.set_schema_to_public()
     return tenant
 
@@ -323,10 +322,8 @@ def _tenant_record(tenant: Tenant, *, name: str, subdomain: str, owner: ShopOwne
 def _shop_personalise(
     tenant: Tenant, *, name: str, subdomain: str, owner: ShopOwner, theme: str
 ) -> None:
-    from cms.starter import shop_personalise
-
     with tenant_context(tenant):
-        shop_personalise(
+        shop_site().shop_personalise(
             site_name=name,
             hostname=shop_host(subdomain),
             port=settings.VSTORE_SHOP_PORT,

@@ -25,6 +25,7 @@ from core.text import text_validate
 from .dns import TxtResolver, txt_resolver
 from .models import Domain, DomainClaim, ShopEvent, Tenant
 from .provisioning import shop_provision
+from .shop_site import shop_site
 
 HOSTNAME_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Tables an export leaves out: derived (search index, permissions) or private (sessions).
@@ -215,11 +216,9 @@ def domain_claim_verify(
 @transaction.atomic
 def domain_make_canonical(*, tenant: Tenant, domain: str, actor: AbstractBaseUser | None) -> None:
     """Links, canonical tags and share URLs use DOMAIN from now on; every host still answers."""
-    from cms.starter import site_host_set
-
     target = Domain.objects.select_for_update().get(tenant=tenant, domain=domain)
     target.is_primary = True
     target.save()  # DomainMixin.save() clears the previous primary
     with tenant_context(tenant):
-        site_host_set(hostname=domain)
+        shop_site().site_host_set(hostname=domain)
     _event(tenant, ShopEvent.Action.CANONICAL_CHANGED, actor, domain=domain)
