@@ -359,6 +359,9 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
     "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
 )
 
+# The module that gives a shop its content site (tenants.shop_site says what it provides).
+VSTORE_SHOP_SITE_MODULE = env.str("VSTORE_SHOP_SITE_MODULE", "cms.starter")
+
 VSTORE_PAYMENTS_SANDBOX = env.bool("VSTORE_PAYMENTS_SANDBOX", DEBUG)
 VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION = env.bool("VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION", False)
 if VSTORE_PAYMENTS_SANDBOX and not DEBUG and not VSTORE_PAYMENTS_SANDBOX_IN_PRODUCTION:
