@@ -74,7 +74,8 @@ def shop_login_url(*, tenant: Tenant, username: str) -> str:
     connection.set_schema_to_public()
     port = settings.VSTORE_SHOP_PORT
     host = tenant.domains.get(is_primary=True).domain
-    origin = f"http://{host}" if port == 80 else f"http://{host}:{port}"
+    # As Wagtail's Site.root_url: 443 is https (production), 80 plain http, else http:PORT.
+    origin = {443: f"https://{host}", 80: f"http://{host}"}.get(port, f"http://{host}:{port}")
     return f"{origin}/account/welcome/{token}/"
 
 

@@ -584,8 +584,6 @@ def test_a_signed_notification_with_a_time_without_offset_gets_a_clean_400(shops
 
 
 def test_a_late_payment_the_provider_cannot_refund_yet_is_acknowledged_and_kept(shops):
-    from billing.services import refund_resubmit, refunds_pending_due
-
     payment = payment_expire(payment=new_payment(shops))
     # The sandbox has not booked the trade as paid, so its refund API refuses for now.
 
@@ -598,6 +596,9 @@ def test_a_late_payment_the_provider_cannot_refund_yet_is_acknowledged_and_kept(
     refund = Refund.objects.get(payment=payment)
     assert refund.status == Refund.Status.PENDING and refund.last_error
     assert refund.amount == payment.refunded_amount == payment.amount
+
+    from billing.services import refund_resubmit, refunds_pending_due
+
     assert refund.pk in refunds_pending_due(now=timezone.now() + timedelta(minutes=6))
 
     trade = SandboxTrade.objects.get(out_trade_no=payment.out_trade_no)

@@ -628,8 +628,6 @@ def test_a_paid_notification_for_an_expired_order_is_recorded_and_refunded(shops
 def test_a_late_payment_whose_refund_cannot_be_made_now_is_acknowledged_and_retried(
     shops, wechat, django_capture_on_commit_callbacks
 ):
-    from billing.tasks import refund_submit_task
-
     payment = payment_expire(payment=new_payment(shops))
     wechat["refund_down"] = True  # the refund API answers 500 for now
 
@@ -641,6 +639,8 @@ def test_a_late_payment_whose_refund_cannot_be_made_now_is_acknowledged_and_retr
     assert refund.status == Refund.Status.PENDING and "500" in refund.last_error
     assert PaymentNotification.objects.get().outcome == "refunded_expired"
     assert len(callbacks) == 1  # the refund is handed to a retrying task
+
+    from billing.tasks import refund_submit_task
 
     wechat["refund_down"] = False
     refund_submit_task.apply(kwargs={"refund_id": refund.pk})

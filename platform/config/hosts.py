@@ -1,19 +1,20 @@
 """Host names the site answers: the platform's, and creators' verified custom domains.
 
-Django refuses a request whose Host is not in ALLOWED_HOSTS (a 400, before any view runs), so a
-forged Host can never reach a link, an e-mail or a cache key. The platform domain and its
-subdomains are fixed patterns in the settings. A custom domain is added by a creator at run time
-(tenants: a DomainClaim, verified by a DNS TXT record, becomes a Domain row), so it cannot be
-listed there. Instead `CustomDomainMiddleware`, the first middleware, looks the request's host up
-among the Domain rows, and while that request runs the ALLOWED_HOSTS entry `CUSTOM_DOMAIN`
-matches exactly that host and nothing else. Any other host stays refused.
+Django refuses a request whose Host is not in ALLOWED_HOSTS before any view runs (the tenant
+middleware, the first to ask, answers an empty 404), so a forged Host can never reach a link,
+an e-mail or a cache key. The platform domain and its subdomains are fixed patterns in the
+settings. A custom domain is added by a creator at run time (tenants: a DomainClaim, verified by
+a DNS TXT record, becomes a Domain row), so it cannot be listed there. Instead
+`CustomDomainMiddleware`, the first middleware, looks the request's host up among the Domain
+rows, and while that request runs the ALLOWED_HOSTS entry `CUSTOM_DOMAIN` matches exactly that
+host and nothing else. Any other host stays refused.
 
 `CUSTOM_DOMAIN` is a `str` so that Django (and pytest-django, which copies ALLOWED_HOSTS into a
 new list) keep it as an ordinary entry. Django compares a host with `pattern.lower()`; ours
 answers with the verified host of the current request, or with "[custom-domain]", which no host
 can equal (brackets are reserved for IPv6 literals). Should a future Django stop calling lower(),
-the entry falls back to that impossible name: custom domains would get 400, never a forged host
-a 200. tests/test_deploy_settings.py checks both.
+the entry falls back to that impossible name: custom domains would be refused, never a forged
+host let in. tests/test_deploy_settings.py checks these rules.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ SECRET_KEY = (
 PLATFORM_DOMAIN = env.str("VSTORE_PLATFORM_DOMAIN", "localhost")
 # Served over HTTPS (see "security" below): on by default outside DEBUG; 0 for a plain-http trial.
 VSTORE_HTTPS = env.bool("VSTORE_HTTPS", not DEBUG)
-# Which Host headers are answered (Django refuses the rest with 400 before any view runs): the
+# Which Host headers are answered (Django refuses the rest before any view runs): the
 # platform domain and its subdomains (every shop's NAME.<domain>), DJANGO_ALLOWED_HOSTS (extra
 # names, e.g. an internal health-check host), and the one verified custom domain of the request.
 # Custom domains are added by creators at run time, so they cannot be listed here: the first
@@ -46,8 +46,9 @@ ALLOWED_HOSTS = [
 ]
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 WEB_PORT = env.int("VSTORE_WEB_PORT", 8000)
-# The port in shops' absolute links (canonical and share URLs): 80 behind nginx, 8000 in `make run`.
-VSTORE_SHOP_PORT = env.int("VSTORE_SHOP_PORT", 80)
+# The port in shops' absolute links (canonical and share URLs), which Wagtail turns into the
+# scheme too: 443 (https) behind nginx in production, 80 on plain http, 8000 in `make run`.
+VSTORE_SHOP_PORT = env.int("VSTORE_SHOP_PORT", 443 if VSTORE_HTTPS else 80)
 
 # --- apps: where data lives (DESIGN.md, "Where data lives") -------------------------------------
 
