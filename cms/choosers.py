@@ -13,8 +13,10 @@ from wagtail.admin.ui.tables import BooleanColumn, DateColumn
 from wagtail.admin.views.generic.chooser import ChooseResultsView, ChooseView
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 
+from core.forms import SafeFormMixin
 
-class ListingSearchForm(BaseFilterForm):
+
+class ListingSearchForm(SafeFormMixin, BaseFilterForm):
     """Search by title with a plain ILIKE: Listing is not in Wagtail's search index."""
 
     q = forms.CharField(

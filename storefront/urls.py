@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import account_views, aftersale_views, views
 
@@ -28,7 +28,9 @@ urlpatterns = [
         "orders/<str:number>/invoice/", aftersale_views.invoice_request_view, name="order_invoice"
     ),
     path("orders/<str:number>/review/", aftersale_views.review_create_view, name="order_review"),
-    path("s/<str:code>/", views.share_visit_view, name="share"),
+    # Share codes are letters and digits (storefront.sharing): anything else is no share link,
+    # and a NUL in it reached PostgreSQL (a 500).
+    re_path(r"^s/(?P<code>[A-Za-z0-9]{1,32})/$", views.share_visit_view, name="share"),
     path("me/code/", account_views.code_request_view, name="code_request"),
     path("me/verify/", account_views.code_verify_view, name="code_verify"),
     path("me/signout/", account_views.signout_view, name="signout"),
