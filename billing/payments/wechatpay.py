@@ -88,16 +88,14 @@ def resource_decrypt(api_v3_key: bytes, resource: dict[str, Any]) -> dict[str, A
         raise MalformedNotification(f"unknown algorithm {resource.get('algorithm')!r}")
     # Each is documented as a string; a number (a "nonce": 123456789012) is refused here rather
     # than guessed at: str() would drop leading zeros and decrypt with the wrong nonce anyway.
-    parts = {name: resource.get(name) for name in ("ciphertext", "nonce", "associated_data")}
-    parts["associated_data"] = parts["associated_data"] or ""
-    for name, value in parts.items():
-        if not isinstance(value, str):
-            raise MalformedNotification(f"resource {name} is not a string")
+    encoded = resource.get("ciphertext")
+    nonce = resource.get("nonce")
+    associated = resource.get("associated_data") or ""
+    if not (isinstance(encoded, str) and isinstance(nonce, str) and isinstance(associated, str)):
+        raise MalformedNotification("resource ciphertext, nonce or associated_data not a string")
     try:
-        ciphertext = base64.b64decode(parts["ciphertext"], validate=True)
-        plain = AESGCM(api_v3_key).decrypt(
-            parts["nonce"].encode(), ciphertext, parts["associated_data"].encode()
-        )
+        ciphertext = base64.b64decode(encoded, validate=True)
+        plain = AESGCM(api_v3_key).decrypt(nonce.encode(), ciphertext, associated.encode())
         return json.loads(plain)
     except InvalidTag as exc:
         # Authenticated encryption: a wrong tag means the resource was not made with our key.
