@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -15,8 +16,16 @@ from .orders import MAX_LINES, MAX_QUANTITY, Want
 COOKIE = "vs_cart"
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,43}")
+
+
+def cart_token_valid(token: str | None) -> bool:
+    # Tokens are token_urlsafe(32): a forged cookie may decode to anything (a NUL was a 500).
+    return token is not None and _TOKEN.fullmatch(token) is not None
+
+
 def cart_find(token: str | None) -> Cart | None:
-    if not token or len(token) > 43:
+    if not cart_token_valid(token):
         return None
     return Cart.objects.filter(token=token).first()
 

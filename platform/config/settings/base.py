@@ -173,7 +173,8 @@ CACHES = {
     }
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions that refuse forged keys (a NUL in the cookie was a 500).
+SESSION_ENGINE = "config.sessions"
 # Anonymous GETs of shop pages are kept this long (cms/page_cache.py); 0 turns the cache off.
 VSTORE_PAGE_CACHE_SECONDS = env.int("VSTORE_PAGE_CACHE_SECONDS", 10)
 # What every shop page reads and seldom changes (cms/shop_cache.py); 0 turns the cache off.
