@@ -12,10 +12,10 @@ class CmsConfig(AppConfig):
         from wagtail.models import Page, PageViewRestriction, Site
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
+        from core import shop_cache
         from storefront.models import Listing, ListingItem
         from storefront.review_models import Review, ReviewPhoto
 
-        from . import shop_cache
         from .models import ShopSettings
 
         # What the shop data cache (shop_cache.py) shows: a change starts a new generation.

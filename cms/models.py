@@ -74,7 +74,7 @@ class ShopSettings(BaseSiteSetting):
         page's theme reads this). Editing in the admin goes through for_site, never cached."""
         from wagtail.models import Site
 
-        from .shop_cache import cached
+        from core.shop_cache import cached
 
         attr = cls.get_cache_attr_name()
         if not hasattr(request, attr):
@@ -208,7 +208,7 @@ class NoPrivacyReadMixin:
     def get_view_restrictions(self):
         from wagtail.models import PageViewRestriction
 
-        from .shop_cache import cached
+        from core.shop_cache import cached
 
         if not cached("has-private-pages", PageViewRestriction.objects.exists):
             return PageViewRestriction.objects.none()
@@ -253,7 +253,7 @@ class HomePage(NoPrivacyReadMixin, SeoMixin, Page):
         route() still checks that it is live."""
         if not path_components:
             return super().route(request, path_components)
-        from .shop_cache import cached, text_key
+        from core.shop_cache import cached, text_key
 
         slug = path_components[0]
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from django.db.models import Avg, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from catalog.models import Category, Product, ProductImage, Supplier
+from core.shop_cache import cached, ids_key
 from storefront.models import CartLine, Listing, ListingItem, Review
-
-from .shop_cache import cached, ids_key
 
 CARD_AVAILABLE = "available"
 CARD_SOLD_OUT = "sold_out"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from catalog.models import SKU, Product, ShopListing
 from catalog.services.common import rich_text_clean
 from catalog.services.prices import retail_price_check
-from cms import shop_cache
+from core import shop_cache
 from core.text import text_validate
 
 from .models import Listing, ListingItem

@@ -179,7 +179,7 @@ def test_a_suspended_shop_is_closed_on_the_next_request(
 
 
 def test_the_in_process_copy_stays_bounded_and_right(shops, monkeypatch):
-    from cms import shop_cache
+    from core import shop_cache
 
     monkeypatch.setattr(shop_cache, "LOCAL_ENTRIES", 3)
     monkeypatch.setattr(shop_cache, "_local", {})

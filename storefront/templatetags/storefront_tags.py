@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from cms.shop_cache import cached
+from core.shop_cache import cached
 
 from ..reviews import listing_rating, listing_reviews
 from ..selectors import order_progress
