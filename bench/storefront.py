@@ -12,7 +12,7 @@ bare view at /bench/bare/ on the shop's host (bench/storefront_site/), which run
 middleware (the shop lookup included) and returns two bytes.
 
 The server runs twice: page cache off, then on (60 s, longer than a run, so "cached" is the hit
-path). "Uncached" turns off the full-page cache only: the shop data cache (cms/shop_cache.py,
+path). "Uncached" turns off the full-page cache only: the shop data cache (core/shop_cache.py,
 a few seconds) is part of every render, as in production. Each run measures the bare view, then
 the two pages, holding --connections requests in flight for --seconds after a warm-up. The load
 comes from wrk when it is installed (C, epoll, one thread: it leaves the cores to the server),

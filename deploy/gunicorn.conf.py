@@ -12,7 +12,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 worker_class = "sync"
 # Workers are recycled now and then (a slow leak cannot grow forever), but rarely: at several
 # hundred requests a second, 5,000 meant a restart every few seconds, and each one drops the
-# worker's in-memory shop data (cms/shop_cache.py). preload_app imports Django and Wagtail once
+# worker's in-memory shop data (core/shop_cache.py). preload_app imports Django and Wagtail once
 # in the master, so a recycled worker is a fork, not a two-second boot on a busy core. Safe:
 # nothing connects to PostgreSQL or Redis at import time; connections open in each worker.
 max_requests = 50000

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .models import Listing, ListingItem, Order, OrderLine, Review
@@ -335,13 +337,9 @@ def buyer_initial(request) -> dict:
 
 
 def listing_url(listing_id: int) -> str:
-    """The listing's product page (a route of the shop's goods page)."""
-    from cms.models import ShopIndexPage
-
-    index = ShopIndexPage.objects.live().first()
-    if index is None:
-        return "/"
-    return f"{index.url.rstrip('/')}/p/{listing_id}/"
+    """The listing's product page, as the content site above storefront (cms) routes it under
+    the shop page (VSTORE_PRODUCT_URL_FUNCTION); the home page when the shop page is gone."""
+    return import_string(settings.VSTORE_PRODUCT_URL_FUNCTION)(listing_id) or "/"
 
 
 def orders_for_admin(*, status: str = "", query: str = "") -> QuerySet[Order]:

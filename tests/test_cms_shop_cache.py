@@ -1,4 +1,4 @@
-"""The shop data cache (cms/shop_cache.py): fewer queries per page, the shop's own edits shown
+"""The shop data cache (core/shop_cache.py): fewer queries per page, the shop's own edits shown
 at once, and nothing shared between shops."""
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ CACHES = {
 SESSION_ENGINE = "config.sessions"
 # Anonymous GETs of shop pages are kept this long (cms/page_cache.py); 0 turns the cache off.
 VSTORE_PAGE_CACHE_SECONDS = env.int("VSTORE_PAGE_CACHE_SECONDS", 10)
-# What every shop page reads and seldom changes (cms/shop_cache.py); 0 turns the cache off.
+# What every shop page reads and seldom changes (core/shop_cache.py); 0 turns the cache off.
 VSTORE_SHOP_DATA_CACHE_SECONDS = env.int("VSTORE_SHOP_DATA_CACHE_SECONDS", 10)
 
 # --- files --------------------------------------------------------------------------------------
@@ -361,6 +361,9 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
     "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
 )
 
+# Dotted path of `product_url(listing_id) -> str`: a listing's product page in the shop's content
+# site ("" when the shop has no shop page), for storefront's redirects (share links).
+VSTORE_PRODUCT_URL_FUNCTION = env.str("VSTORE_PRODUCT_URL_FUNCTION", "cms.selectors.product_url")
 # The module that gives a shop its content site (tenants.shop_site says what it provides).
 VSTORE_SHOP_SITE_MODULE = env.str("VSTORE_SHOP_SITE_MODULE", "cms.starter")
 
@@ -472,7 +475,7 @@ CELERY_BEAT_SCHEDULE["statements-monthly"] = {
 # request from one of them has its X-Forwarded-For believed; empty: REMOTE_ADDR is the client.
 VSTORE_TRUSTED_PROXIES = env.list("VSTORE_TRUSTED_PROXIES", [])
 try:
-    from core.clients import trusted_networks_parse  # noqa: E402
+    from core.clients import trusted_networks_parse
 
     trusted_networks_parse(VSTORE_TRUSTED_PROXIES)
 except ValueError as _exc:
