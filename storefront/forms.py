@@ -220,7 +220,7 @@ class ReturnRequestForm(SafeFormMixin, forms.Form):
         self.fields_make_safe()
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.errors and not self.items():
             raise forms.ValidationError(_("Choose what to return."), code="nothing")
         return data

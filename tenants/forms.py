@@ -79,7 +79,7 @@ class SignupForm(SafeFormMixin, forms.Form):
         return contact
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error(

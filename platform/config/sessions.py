@@ -13,6 +13,6 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 
 class SessionStore(DatabaseSessionStore):
     def _validate_session_key(self, key: str | None) -> bool:
-        if key is None or not super()._validate_session_key(key):
+        if key is None or not super()._validate_session_key(key):  # type: ignore[misc]
             return False
         return key.isascii() and key.isalnum()

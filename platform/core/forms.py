@@ -57,14 +57,15 @@ def field_make_safe(field: forms.Field) -> None:
         if field.max_digits is None:
             field.max_digits = DECIMAL_DIGITS
             field.validators.append(DecimalValidator(DECIMAL_DIGITS, field.decimal_places))
+        # The largest value the digits hold, as in the column: numeric(5, 2) holds 999.99.
+        places = field.decimal_places or 0
+        top = Decimal(10) ** (field.max_digits - places) - Decimal(10) ** -places
         if field.max_value is None:
-            # The largest value the digits hold, as in the column: numeric(5, 2) holds 999.99.
-            places = field.decimal_places or 0
-            field.max_value = Decimal(10) ** (field.max_digits - places) - Decimal(10) ** -places
-            field.validators.append(MaxValueValidator(field.max_value))
+            field.max_value = top  # type: ignore[assignment]  # Django takes any number here
+            field.validators.append(MaxValueValidator(top))
         if field.min_value is None:
-            field.min_value = -field.max_value
-            field.validators.append(MinValueValidator(field.min_value))
+            field.min_value = -top  # type: ignore[assignment]
+            field.validators.append(MinValueValidator(-top))
     elif isinstance(field, forms.IntegerField):  # FloatField is one too
         if field.max_value is None:
             field.max_value = INT_MAX
