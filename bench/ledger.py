@@ -256,7 +256,7 @@ def settlement_bench(
     from django.utils import timezone
 
     from billing.fulfilment.models import SupplierOrder
-    from billing.fulfilment.services import settlement_run
+    from billing.fulfilment.settlement import settlement_run
     from billing.models import JournalEntry, Payment
     from catalog import services as catalog
     from catalog.services.prices import PriceTerms

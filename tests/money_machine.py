@@ -67,10 +67,10 @@ from billing.fulfilment.services import (
     return_cancel,
     return_open,
     return_receive,
-    settlement_run,
     supplier_order_deliver,
     supplier_order_ship,
 )
+from billing.fulfilment.settlement import settlement_run
 from billing.ledger import AccountRef
 from billing.ledger_selectors import account_balance_for, balances_recompute_check
 from billing.models import JournalEntry, Payment, Posting, Refund, SandboxTrade

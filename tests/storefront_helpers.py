@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from billing.fulfilment.testing import SHIP_TO
 from catalog.testing import first_sku, product_make, terms
-from storefront.models import ListingItem
+from storefront.models import Fan, ListingItem, Order
 from storefront.orders import Buyer
 from storefront.services import listing_create
 
@@ -37,3 +42,29 @@ def listed(shop, *, price: int = 8800, stock: int = 10, skus: int = 1, supplier=
             listing=listing, sku=first_sku(product)
         )
     return listing, item
+
+
+def order_contact_make(tenant, *, email: str, number: str | None = None) -> str:
+    """A shop order row with the buyer's e-mail, as checkout leaves it (what the buyer e-mails
+    read through storefront.selectors.order_contact); returns its number."""
+    number = number or uuid.uuid4().hex[:16].upper()
+    with tenant_context(tenant):
+        fan = Fan.objects.create(email=email)
+        Order.objects.create(
+            number=number,
+            status=Order.Status.PAID,
+            fan=fan,
+            contact_email=email,
+            recipient=SHIP_TO.recipient,
+            recipient_phone=SHIP_TO.phone,
+            province=SHIP_TO.province,
+            city=SHIP_TO.city,
+            district=SHIP_TO.district,
+            street=SHIP_TO.street,
+            goods_fen=1,
+            shipping_fen=0,
+            total_fen=1,
+            pay_deadline=timezone.now() + timedelta(minutes=30),
+            paid_at=timezone.now(),
+        )
+    return number

@@ -15,8 +15,9 @@ from billing.fulfilment import services
 from billing.fulfilment.models import BuyerNotice, FulfilmentEvent, SupplierOrder
 from billing.fulfilment.selectors import supplier_orders_for_order, supplier_to_ship
 from billing.fulfilment.tasks import fulfilment_notice_task
-from billing.fulfilment.testing import SHIP_TO, Item, order_contact_make, order_paid
+from billing.fulfilment.testing import SHIP_TO, Item, order_paid
 from catalog.testing import first_sku, product_make
+from tests.storefront_helpers import order_contact_make
 
 pytestmark = [pytest.mark.django_db]
 

@@ -12,7 +12,7 @@ from django.utils.translation import override
 from billing.fulfilment import services
 from billing.fulfilment.models import ReturnCase, SupplierOrder
 from billing.fulfilment.selectors import return_cases_for_order, return_options_for_order
-from billing.fulfilment.testing import Item, order_contact_make, order_paid
+from billing.fulfilment.testing import Item, order_paid
 from billing.ledger import AccountRef
 from billing.ledger_selectors import (
     account_balance_for,
@@ -22,6 +22,7 @@ from billing.ledger_selectors import (
 from billing.models import Payment, Refund, SandboxTrade
 from catalog.models import SKU, Product
 from catalog.testing import first_sku, product_make
+from tests.storefront_helpers import order_contact_make
 
 pytestmark = [pytest.mark.django_db]
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from billing.fulfilment import services
+from billing.fulfilment import services, settlement
 from billing.fulfilment.models import SupplierOrder
 from billing.fulfilment.testing import Item, order_paid
 from billing.ledger import AccountRef, entry_post
@@ -52,13 +52,13 @@ def test_settlement_releases_money_only_after_the_window_and_only_once(shops, te
     so = delivered_at(so, delivered)
     supplier = tea.supplier_id
 
-    services.settlement_run(now=delivered + timedelta(days=7) - timedelta(seconds=1))
+    settlement.settlement_run(now=delivered + timedelta(days=7) - timedelta(seconds=1))
     so.refresh_from_db()
     assert so.settled_at is None
     assert entry_by_key(key=f"settle:{so.pk}") is None
 
     closed = delivered + timedelta(days=7)
-    assert services.settlement_run(now=closed) >= 1
+    assert settlement.settlement_run(now=closed) >= 1
     so.refresh_from_db()
     assert so.settled_at == closed
     assert postings(f"settle:{so.pk}") == {
@@ -71,7 +71,7 @@ def test_settlement_releases_money_only_after_the_window_and_only_once(shops, te
     assert owed_fen(ref=AccountRef.supplier_available(supplier)) == 10800
 
     # A second run (the beat fired twice, a retried task) settles nothing again.
-    services.settlement_run(now=closed + timedelta(days=1))
+    settlement.settlement_run(now=closed + timedelta(days=1))
     assert JournalEntry.objects.filter(idempotency_key__startswith=f"settle:{so.pk}").count() == 1
     assert owed_fen(ref=AccountRef.supplier_available(supplier)) == 10800
     assert balances_recompute_check() == []
@@ -85,12 +85,12 @@ def test_a_return_in_progress_holds_settlement_and_only_the_rest_is_released(sho
     case = services.return_open(tenant=shops.a, order_number=payment.order_number, items=[(ref, 1)])
 
     later = delivered + timedelta(days=8)
-    services.settlement_run(now=later)
+    settlement.settlement_run(now=later)
     so.refresh_from_db()
     assert so.settled_at is None  # the supplier has not confirmed the return yet
 
     case = services.return_receive(case=case, supplier=tea.supplier)
-    services.settlement_run(now=later)
+    settlement.settlement_run(now=later)
     so.refresh_from_db()
     assert so.settled_at == later
     reversed_commission = case.lines.get().commission_fen
@@ -111,7 +111,7 @@ def test_a_fully_returned_order_settles_with_nothing_to_release(shops, tea):
     case = services.return_open(tenant=shops.a, order_number=payment.order_number, items=[(ref, 1)])
     services.return_receive(case=case, supplier=tea.supplier)
 
-    services.settlement_run(now=delivered + timedelta(days=7))
+    settlement.settlement_run(now=delivered + timedelta(days=7))
 
     so.refresh_from_db()
     assert so.settled_at is not None
@@ -123,7 +123,7 @@ def test_a_clawback_after_payout_leaves_a_negative_balance(shops, tea):
     line = so.lines.get()
     delivered = timezone.now() - timedelta(days=10)
     so = delivered_at(so, delivered)
-    services.settlement_run(now=timezone.now())
+    settlement.settlement_run(now=timezone.now())
     available = AccountRef.commission_available(shops.a.pk)
     supplier_available = AccountRef.supplier_available(tea.supplier_id)
     # Pay both out, as a payout batch would: the available balances leave through clearing.
@@ -169,17 +169,17 @@ def test_shards_settle_disjoint_orders_and_together_all_of_them(shops, tea):
         _payment, [so], _refs = order_paid(tenant=shops.b, items=[Item(first_sku(tea), 1, 9000)])
         orders.append(delivered_at(so, delivered))
 
-    services.settlement_run(shard=0, shards=2)
+    settlement.settlement_run(shard=0, shards=2)
     settled = set(
         SupplierOrder.objects.filter(
             pk__in=[so.pk for so in orders], settled_at__isnull=False
         ).values_list("pk", flat=True)
     )
     assert settled == {so.pk for so in orders if so.pk % 2 == 0}
-    services.settlement_run(shard=1, shards=2)
+    settlement.settlement_run(shard=1, shards=2)
 
     assert not SupplierOrder.objects.filter(
         pk__in=[so.pk for so in orders], settled_at__isnull=True
     ).exists()
     with pytest.raises(ValueError):
-        services.settlement_run(shard=2, shards=2)
+        settlement.settlement_run(shard=2, shards=2)

@@ -1,4 +1,4 @@
-"""Supplier fulfilment, 7-day returns and settlement: the writes.
+"""Supplier fulfilment and 7-day returns: the writes.
 
 After capture the shop hands its order over with `supplier_orders_create` (one SupplierOrder per
 supplier). Suppliers ship and mark delivery (`supplier_order_ship`, `supplier_order_deliver`);
@@ -6,8 +6,8 @@ the buyer is e-mailed after each step. Within a line's return window (7 days fro
 for goods the law excepts) the buyer may send goods back without a reason (`return_open`); the
 supplier confirms receipt (`return_receive`), which refunds the buyer through the payment's
 provider, puts the stock back and reverses the money of the returned units in the ledger. Once
-every return window of a supplier order has closed, `settlement_run` makes its money available:
-the creator's commission for payout, the supplier's payable for payout.
+every return window of a supplier order has closed, settlement (billing/fulfilment/settlement.py)
+makes its money available: the creator's commission for payout, the supplier's payable for payout.
 
 Rows that must not be double-used are locked in one order: the supplier order first (every
 write here takes it), then a return case, then the order's lines by primary key.
@@ -24,14 +24,16 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from billing.ledger import AccountRef, EntrySpec, Line, entries_post_many, entry_post
+from billing.ledger import AccountRef, Line, entry_post
 from billing.models import Payment
 from catalog.models import ReturnPolicy
 from core.text import text_problem
@@ -415,9 +417,8 @@ def fulfilment_notice_send(*, supplier_order_id: int, step: str) -> bool:
     # The buyer's contact lives in the shop's schema; the worker is already there (the task was
     # sent from the shop's context), this makes it right from anywhere.
     with tenant_context(so.tenant):
-        from storefront.selectors import order_contact
-
-        contact = order_contact(so.order_number)
+        # storefront is above billing: its reader is named in settings, as payment hooks are.
+        contact = import_string(settings.VSTORE_ORDER_CONTACT_FUNCTION)(so.order_number)
     email = contact[0] if contact else ""
     text = _notice_text(so, step)
     if not email or text is None:
@@ -841,156 +842,6 @@ def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> li
     return [(ref, amount) for ref, amount in lines if amount]
 
 
-# --- settlement -------------------------------------------------------------------------------
-
-SETTLE_BATCH = 5000
-
-# Candidates, read once without locks: re-running a LIMIT-ed scan per batch would walk the
-# partial index's entries of the orders just settled (dead until vacuum) again and again.
-_DUE_SQL = """
-    SELECT so.id FROM fulfilment_supplierorder so
-     WHERE so.status = 'delivered' AND so.settled_at IS NULL AND so.returns_close_at <= %s
-       AND so.id %% %s = %s
-     ORDER BY so.id
-"""
-
-# A batch of candidates, locked; rows another transaction holds (a return being opened or
-# received, a concurrent run) are skipped, and every condition is checked again under the lock.
-_LOCK_SQL = """
-    SELECT so.id FROM fulfilment_supplierorder so
-     WHERE so.id = ANY(%s)
-       AND so.status = 'delivered' AND so.settled_at IS NULL AND so.returns_close_at <= %s
-       AND NOT EXISTS (SELECT 1 FROM fulfilment_returncase rc
-                        WHERE rc.supplier_order_id = so.id
-                          AND rc.status IN ('requested', 'received'))
-     ORDER BY so.id
-     FOR UPDATE OF so SKIP LOCKED
-"""
-
-# What each due supplier order still owes after its refunded returns: the supplier's part
-# (supply × qty + shipping, less what returns reversed) and the creator's commission.
-_REMAINING_SQL = """
-    WITH l AS (
-        SELECT supplier_order_id,
-               sum(supply_price_fen::bigint * quantity + shipping_fen) AS supply,
-               sum(commission_fen::bigint) AS commission
-          FROM fulfilment_supplierorderline
-         WHERE supplier_order_id = ANY(%s)
-         GROUP BY supplier_order_id
-    ), r AS (
-        SELECT rc.supplier_order_id,
-               sum(rcl.supply_fen) AS supply,
-               sum(rcl.commission_fen) AS commission
-          FROM fulfilment_returncase rc
-          JOIN fulfilment_returncaseline rcl ON rcl.case_id = rc.id
-         WHERE rc.supplier_order_id = ANY(%s) AND rc.status = 'refunded'
-         GROUP BY rc.supplier_order_id
-    ), s AS (
-        SELECT supplier_order_id, sum(shipping_refund_fen) AS shipping
-          FROM fulfilment_returncase
-         WHERE supplier_order_id = ANY(%s) AND status = 'refunded'
-         GROUP BY supplier_order_id
-    )
-    SELECT so.id, so.tenant_id, so.supplier_id, so.order_number, so.currency, so.payment_id,
-           l.supply - coalesce(r.supply, 0) - coalesce(s.shipping, 0),
-           l.commission - coalesce(r.commission, 0)
-      FROM fulfilment_supplierorder so
-      JOIN l ON l.supplier_order_id = so.id
-      LEFT JOIN r ON r.supplier_order_id = so.id
-      LEFT JOIN s ON s.supplier_order_id = so.id
-     WHERE so.id = ANY(%s)
-"""
-
-
-def settlement_run(
-    *,
-    now: datetime | None = None,
-    batch_size: int = SETTLE_BATCH,
-    shard: int = 0,
-    shards: int = 1,
-) -> int:
-    """Settle every delivered supplier order whose return windows have all closed and that has
-    no return in progress; returns how many were settled.
-
-    Per supplier order, once (key "settle:<id>"), one entry:
-        debit  creator commission pending     credit creator commission available
-        debit  supplier payable               credit supplier available
-    for what is left after refunded returns; then settled_at is set. Batches of BATCH_SIZE
-    orders, each one transaction posting through `entries_post_many`; rows another run has
-    locked are skipped (two runs at once settle each order once).
-    SHARD of SHARDS takes the orders whose id % SHARDS == SHARD, so SHARDS workers (Celery
-    tasks, threads) settle a large backlog side by side on disjoint rows.
-    """
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} is not one of {shards}")
-    from tenants.models import Tenant
-
-    now = now or timezone.now()
-    settled = 0
-    with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, [now, shards, shard])
-        due = [row[0] for row in cursor.fetchall()]
-    refs: dict[tuple[str, int, str], AccountRef] = {}
-
-    def ref(kind: str, owner: int, currency: str) -> AccountRef:
-        # 4 refs an entry, 200,000 for a big run: made once per owner, not once per posting.
-        key = (kind, owner, currency)
-        if key not in refs:
-            refs[key] = getattr(AccountRef, kind)(owner, currency)
-        return refs[key]
-
-    for start in range(0, len(due), batch_size):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [due[start : start + batch_size], now])
-            ids = [row[0] for row in cursor.fetchall()]
-            if not ids:
-                continue
-            cursor.execute(_REMAINING_SQL, [ids, ids, ids, ids])
-            specs = []
-            for (
-                so_id,
-                tenant_id,
-                supplier_id,
-                number,
-                currency,
-                payment_id,
-                supply,
-                commission,
-            ) in cursor.fetchall():
-                lines: list[Line] = []
-                if commission:
-                    lines += [
-                        (ref("commission_pending", tenant_id, currency), int(commission)),
-                        (ref("commission_available", tenant_id, currency), -int(commission)),
-                    ]
-                if supply:
-                    lines += [
-                        (ref("supplier_payable", supplier_id, currency), int(supply)),
-                        (ref("supplier_available", supplier_id, currency), -int(supply)),
-                    ]
-                if lines:
-                    specs.append(
-                        EntrySpec(
-                            key=f"settle:{so_id}",
-                            lines=lines,
-                            memo=f"settle {number} (return window closed)",
-                            tenant=Tenant(pk=tenant_id),
-                            order_number=number,
-                            payment=Payment(pk=payment_id),
-                        )
-                    )
-            entries_post_many(entries=specs)
-            cursor.execute(
-                "UPDATE fulfilment_supplierorder SET settled_at = %s, updated_at = %s"
-                " WHERE id = ANY(%s)",
-                [now, now, ids],
-            )
-            settled += len(ids)
-    if settled:
-        logger.info("settled %d supplier orders", settled)
-    return settled
-
-
 __all__ = [
     "CARRIERS",
     "FulfilmentLine",
@@ -1003,7 +854,6 @@ __all__ = [
     "return_receive",
     "return_reject",
     "returns_open",
-    "settlement_run",
     "supplier_order_deliver",
     "supplier_order_ship",
     "supplier_orders_create",

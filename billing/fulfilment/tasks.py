@@ -34,6 +34,6 @@ def settlement_run_task() -> int:
 @shared_task(ignore_result=True, acks_late=True)
 def settlement_shard_task(*, shard: int, shards: int) -> int:
     """One shard of a settlement run; safe to run twice (each order is settled once)."""
-    from .services import settlement_run
+    from .settlement import settlement_run
 
     return settlement_run(shard=shard, shards=shards)

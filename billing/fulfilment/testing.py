@@ -115,33 +115,3 @@ def order_paid(
         tenant=tenant, order_number=order_number, payment=payment, ship_to=SHIP_TO, lines=lines
     )
     return payment, orders, refs
-
-
-def order_contact_make(tenant, *, email: str, number: str | None = None) -> str:
-    """A shop order row with the buyer's e-mail, as checkout leaves it (what the buyer e-mails
-    read through storefront.selectors.order_contact); returns its number."""
-    from django_tenants.utils import tenant_context
-
-    from storefront.models import Fan, Order
-
-    number = number or uuid.uuid4().hex[:16].upper()
-    with tenant_context(tenant):
-        fan = Fan.objects.create(email=email)
-        Order.objects.create(
-            number=number,
-            status=Order.Status.PAID,
-            fan=fan,
-            contact_email=email,
-            recipient=SHIP_TO.recipient,
-            recipient_phone=SHIP_TO.phone,
-            province=SHIP_TO.province,
-            city=SHIP_TO.city,
-            district=SHIP_TO.district,
-            street=SHIP_TO.street,
-            goods_fen=1,
-            shipping_fen=0,
-            total_fen=1,
-            pay_deadline=timezone.now() + timedelta(minutes=30),
-            paid_at=timezone.now(),
-        )
-    return number

@@ -361,6 +361,11 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
     "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
 )
 
+# Dotted path of `order_contact(order_number) -> (email, mobile) | None`, run in the shop's schema:
+# fulfilment tells the buyer of a shipment through it (billing does not import storefront).
+VSTORE_ORDER_CONTACT_FUNCTION = env.str(
+    "VSTORE_ORDER_CONTACT_FUNCTION", "storefront.selectors.order_contact"
+)
 # Dotted path of `product_url(listing_id) -> str`: a listing's product page in the shop's content
 # site ("" when the shop has no shop page), for storefront's redirects (share links).
 VSTORE_PRODUCT_URL_FUNCTION = env.str("VSTORE_PRODUCT_URL_FUNCTION", "cms.selectors.product_url")
