@@ -32,6 +32,7 @@ test: $(INSTALLED) sysdeps $(MO_FILES)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

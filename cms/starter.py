@@ -14,7 +14,9 @@ from django.db import transaction
 from wagtail.models import Page, Site, Task, Workflow
 
 from .models import AboutPage, ArticlePage, HomePage, ShopIndexPage, ShopSettings
-from .themes import DEFAULT_THEME, THEMES
+
+# theme_choices is read through tenants.shop_site (tenants, below cms, cannot import cms).
+from .themes import DEFAULT_THEME, THEMES, theme_choices  # noqa: F401
 
 # The starter pages are data written once into the template schema, in the language of the
 # creators' readers: Chinese only (they are the creator's to rewrite, not UI strings to translate).

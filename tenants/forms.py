@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from cms.themes import DEFAULT_THEME, theme_choices
 from core.forms import SafeFormMixin
 
 from .provisioning import SUBDOMAIN_MAX, subdomain_check, subdomain_taken
+from .shop_site import shop_site
 from .signup import Contact, mobile_normalise
 
 
@@ -40,7 +40,11 @@ class SignupForm(SafeFormMixin, forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     theme = forms.ChoiceField(
-        label=_("Theme"), choices=theme_choices, initial=DEFAULT_THEME, widget=forms.RadioSelect
+        label=_("Theme"),
+        # The content site (cms, a layer above) owns the themes: asked through tenants.shop_site.
+        choices=lambda: shop_site().theme_choices(),
+        initial=lambda: shop_site().DEFAULT_THEME,
+        widget=forms.RadioSelect,
     )
 
     def clean_shop_name(self) -> str:
