@@ -33,8 +33,10 @@ from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
 from catalog.services.stock import sku_stock_release, sku_stock_reserve
+from core.shop import current_schema, current_shop, in_shop
 
 from .models import Fan, ListingItem, Order, OrderLine, ShareLink
+from .pricing import lines_price
 from .selectors import payment_open_for
 from .shipping import delivery_fees
 
@@ -78,9 +80,9 @@ class Want:
 
 
 def _tenant():
-    if connection.schema_name == "public":
+    if not in_shop():
         raise RuntimeError("orders live in a shop's schema: run inside tenant_context")
-    return connection.tenant
+    return current_shop()
 
 
 def order_number_new() -> str:
@@ -128,13 +130,19 @@ def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
     qty = _wants_merge(wants)
     items = _items_load(qty)
     _units_check(items, qty)
-    goods = sum(items[i].retail_price_fen * q for i, q in qty.items())
+    priced = lines_price(items=items, quantities=qty)
     shipping = (
         sum(delivery_fees(items=items, quantities=qty, province=province).values())
         if province
         else None
     )
-    return {"items": items, "quantities": qty, "goods_fen": goods, "shipping_fen": shipping}
+    return {
+        "items": items,
+        "quantities": qty,
+        "rows": [(items[line.item_id], line) for line in priced.lines],
+        "goods_fen": priced.goods_fen,
+        "shipping_fen": shipping,
+    }
 
 
 def units_cap(stock: int) -> int:
@@ -220,7 +228,7 @@ def _unpaid_limits_check(*, fan: Fan, client: str) -> Fan:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                [f"orders-client:{connection.schema_name}:{client}"],
+                [f"orders-client:{current_schema()}:{client}"],
             )
         numbers = _client_numbers(client)
         if numbers and (
@@ -281,7 +289,8 @@ def order_place(
                 % {"title": items[item_id].listing.title, "option": items[item_id].sku.label},
                 code="out_of_stock",
             )
-    goods = sum(items[i].retail_price_fen * q for i, q in qty.items())
+    priced = lines_price(items=items, quantities=qty)
+    goods = priced.goods_fen
     shipping = sum(fees.values())
     share = ShareLink.objects.filter(code=share_code).first() if share_code else None
     minutes = settings.VSTORE_ORDER_PAY_MINUTES
@@ -321,7 +330,7 @@ def order_place(
             title=items[i].listing.title,
             option_label=items[i].sku.label,
             quantity=q,
-            retail_price_fen=items[i].retail_price_fen,
+            retail_price_fen=priced.line(i).unit_price_fen,
             supply_price_fen=items[i].sku.supply_price_fen,
             shipping_fen=fees.get(i, 0),
             return_days=return_days_for(product=items[i].sku.product),
@@ -407,7 +416,7 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
         capture = capture_lines(lines)
         capture_post(payment=payment, lines=capture)
         supplier_orders_create(
-            tenant=connection.tenant,
+            tenant=current_shop(),
             order_number=order.number,
             payment=payment,
             ship_to=ShipTo(

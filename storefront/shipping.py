@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from catalog.selectors import shipping_fee_fen
 
+from .pricing import lines_price
+
 if TYPE_CHECKING:
     from .models import ListingItem
 
@@ -27,14 +29,17 @@ def delivery_fees(
     added up before the template's first-kg / extra-kg / free-over rules apply. Raises
     ValidationError (code "no_delivery") when a template does not deliver to PROVINCE.
     """
+    # Free-delivery thresholds apply to what the buyer pays for the goods (the pricing seam's
+    # totals), not to list prices.
+    priced = lines_price(items=items, quantities=quantities)
     groups: dict[int, list[int]] = defaultdict(list)
-    for item_id in sorted(items):
+    for item_id in sorted(quantities):
         groups[items[item_id].sku.product.shipping_template_id].append(item_id)
     fees: dict[int, int] = {}
     for item_ids in groups.values():
         template = items[item_ids[0]].sku.product.shipping_template
         weight = sum(items[i].sku.product.weight_g * quantities[i] for i in item_ids)
-        value = sum(items[i].retail_price_fen * quantities[i] for i in item_ids)
+        value = sum(priced.line(i).total_fen for i in item_ids)
         fee = shipping_fee_fen(
             template=template, region=province, weight_g=weight, order_value_fen=value
         )

@@ -33,6 +33,7 @@ from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
 from .models import Order, ShareLink
 from .orders import OutOfStock, Want, order_payment_start, order_place, order_quote
 from .paying import cart_refill, order_cancel, order_payment_check
+from .pricing import lines_price
 from .qr import qr_svg
 from .regions import PROVINCES
 from .sharing import share_links_ensure
@@ -114,10 +115,17 @@ def cart_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Enter a quantity from 0 to 99."))
         return redirect("storefront:cart")
     lines = cart_lines(cart)
+    priced = lines_price(
+        items={ln.item_id: ln.item for ln in lines},
+        quantities={ln.item_id: ln.quantity for ln in lines},
+    )
     return TemplateResponse(
         request,
         "storefront/cart.html",
-        {"lines": lines, "goods_fen": sum(ln.item.retail_price_fen * ln.quantity for ln in lines)},
+        {
+            "rows": [(ln, priced.line(ln.item_id)) for ln in lines],
+            "goods_fen": priced.goods_fen,
+        },
     )
 
 
