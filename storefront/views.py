@@ -157,6 +157,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         quote = order_quote(wants=wants, province=province if province in PROVINCES else None)
     except ValidationError as exc:
         error = " ".join(exc.messages)
+    if request.method == "POST" and not updating and not _providers():
+        error = _("This shop cannot take payments right now. Please try later.")
     if request.method == "POST" and not updating and form.is_valid() and not error:
         try:
             order = order_place(
@@ -243,6 +245,11 @@ def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
         # "cannot be paid" above a "thank you" headline only confused buyers).
         return redirect("storefront:order_detail", number=order.number)
     offered = _providers()
+    if not offered:
+        # No payment provider configured (check --deploy warns, billing.W001): the order
+        # keeps its stock until its deadline; the buyer is told, never shown a 500.
+        messages.error(request, _("This shop cannot take payments right now. Please try later."))
+        return redirect("storefront:order_detail", number=order.number)
     provider = request.POST.get("provider", "")
     if provider not in offered:
         provider = offered[0]

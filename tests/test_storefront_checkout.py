@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from billing.models import Payment
@@ -353,3 +354,16 @@ def test_the_mobile_is_asked_once_and_an_email_is_optional(shops, shop_client):
             ("13900002222", "", "13900002222"),
             ("", "mum@example.com", "13800138000"),
         ]
+
+
+def test_with_no_payment_provider_checkout_says_so_and_holds_no_stock(shops, shop_client):
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    buyer = shop_client("a.localhost")
+    with override_settings(VSTORE_PAYMENTS_SANDBOX=False, WECHATPAY_MCHID="", ALIPAY_APP_ID=""):
+        answer = buy_now(buyer, item, quantity=2)
+
+    assert answer.status_code == 409
+    assert "cannot take payments" in answer.text
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+    assert SKU.objects.get(pk=item.sku_id).stock == 5
