@@ -25,11 +25,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.template.response import SimpleTemplateResponse
 from django.utils.cache import get_max_age
-from django_tenants.utils import get_public_schema_name
+
+from core.shop import in_shop
 
 PAGE_VIEW = "wagtail_serve"
 PLACEHOLDER = b"__vstore_csrf_token__"
@@ -82,7 +83,7 @@ class PageCacheMiddleware:
         response = self.get_response(request)
         key = getattr(request, "_page_cache_key", None)
         if key and _storable(request, response):
-            if hasattr(response, "render") and not response.is_rendered:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
             body = TOKEN_FIELD.sub(rb"\1" + PLACEHOLDER + rb"\2", response.content)
             cache.set(key, (response["Content-Type"], body), _seconds())
@@ -92,7 +93,7 @@ class PageCacheMiddleware:
         if (
             request.method != "GET"
             or _seconds() <= 0
-            or connection.schema_name == get_public_schema_name()
+            or not in_shop()
             or getattr(request.resolver_match, "url_name", None) != PAGE_VIEW
             or not _anonymous(request)
         ):
@@ -100,7 +101,8 @@ class PageCacheMiddleware:
         key = page_cache_key(request)
         hit = cache.get(key)
         if hit is None:
-            request._page_cache_key = key
+            # A private mark for __call__ on the way out (HttpRequest declares no such field).
+            setattr(request, "_page_cache_key", key)  # noqa: B010
             return None
         content_type, body = hit
         if PLACEHOLDER in body:

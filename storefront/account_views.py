@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clients import client_bucket, rate_limited
+from core.shop import current_shop, in_shop
 
 from .codes import CodesLimited, code_request, code_verify
 from .forms import CodeForm, ContactForm
@@ -21,7 +22,9 @@ SESSION_CONTACT = "storefront_code_contact"
 
 
 def _shop_name(request: HttpRequest) -> str:
-    return getattr(request.tenant, "name", "") or request.get_host()
+    # The shop the tenant middleware chose from the host (the public schema has none to name).
+    shop = current_shop() if in_shop() else None
+    return getattr(shop, "name", "") or request.get_host()
 
 
 @require_http_methods(["GET", "POST"])

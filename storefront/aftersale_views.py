@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -16,6 +15,7 @@ from billing.documents.services import InvoiceLine, invoice_request
 from billing.fulfilment.forms import ReturnShipmentForm
 from billing.fulfilment.selectors import return_case_for_order
 from billing.fulfilment.services import return_shipment_record, returns_open
+from core.shop import current_shop
 
 from .forms import InvoiceRequestForm, ReturnRequestForm, ReviewForm, form_errors_text
 from .models import Order
@@ -38,7 +38,7 @@ def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("storefront:order_detail", number=number)
     try:
         returns_open(
-            tenant=connection.tenant,
+            tenant=current_shop(),
             order_number=number,
             items=form.items(),
             reason=form.cleaned_data["reason"],
@@ -58,7 +58,7 @@ def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
 def return_shipment_view(request: HttpRequest, number: str, case_id: int) -> HttpResponse:
     """The buyer's return parcel: carrier and tracking number, for one return of her order."""
     order = _order_for_visitor(request, number)
-    case = return_case_for_order(tenant=connection.tenant, order_number=order.number, pk=case_id)
+    case = return_case_for_order(tenant=current_shop(), order_number=order.number, pk=case_id)
     if case is None:
         raise Http404
     form = ReturnShipmentForm(request.POST)
@@ -111,7 +111,7 @@ def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("storefront:order_detail", number=number)
     try:
         invoice_request(
-            tenant=connection.tenant,
+            tenant=current_shop(),
             order_number=number,
             title=form.cleaned_data["title"],
             taxpayer_id=form.cleaned_data["taxpayer_id"],

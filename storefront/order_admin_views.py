@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+
+from core.shop import current_shop
 
 from .models import Order, Review
 from .reviews import review_set_hidden
@@ -57,7 +58,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         {
             "page_title": _("Order %(number)s") % {"number": order.number},
             "header_icon": "list-ul",
-            "tenant": connection.tenant,  # type: ignore[attr-defined]
+            "tenant": current_shop(),
             "show_money": request.user.has_perm(VIEW_MONEY),
         }
     )

@@ -9,13 +9,14 @@ import logging
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Payment
 from billing.payments.base import ProviderError
 from billing.services import payment_expire, payment_reconcile
 from catalog.services.stock import sku_stock_release
+from core.shop import current_shop_id
 
 from .cart import cart_add
 from .models import Cart, Order
@@ -39,7 +40,7 @@ def order_payment_check(*, order: Order) -> bool:
     if order.status != Order.Status.PENDING_PAYMENT:
         return False
     open_payments = Payment.objects.filter(
-        tenant_id=connection.tenant.pk, order_number=order.number, status=Payment.Status.CREATED
+        tenant_id=current_shop_id(), order_number=order.number, status=Payment.Status.CREATED
     )
     known_unpaid = True
     for payment in open_payments:
@@ -64,7 +65,7 @@ def order_cancel(*, order: Order) -> tuple[Order, bool]:
     returns the order as it now is and whether this call cancelled it.
     """
     captured = None
-    payments = Payment.objects.filter(tenant_id=connection.tenant.pk, order_number=order.number)
+    payments = Payment.objects.filter(tenant_id=current_shop_id(), order_number=order.number)
     for payment in payments:
         fresh = payment_expire(payment=payment)
         if fresh.status in (Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED):

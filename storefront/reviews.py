@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F
 from django.utils.translation import gettext as _
 
 from billing.fulfilment.models import SupplierOrder
 from catalog.models import Product
 from catalog.uploads import image_check
+from core.shop import current_shop_id
 from core.text import text_validate
 
 from .models import Order, Review, ReviewPhoto
@@ -52,7 +53,7 @@ def review_create(
     if line is None:
         raise ValidationError(_("There is no such item in this order."), code="unknown_line")
     delivered = SupplierOrder.objects.filter(
-        tenant_id=connection.tenant.pk,
+        tenant_id=current_shop_id(),
         order_number=order.number,
         supplier_id=line.supplier_id,
         status=SupplierOrder.Status.DELIVERED,

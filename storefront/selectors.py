@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+
+from core.shop import current_shop, current_shop_id
 
 from .models import Listing, ListingItem, Order, OrderLine, Review
 
@@ -55,7 +56,7 @@ def order_page_context(*, order: Order) -> dict:
     from billing.models import Payment
 
     payments = list(
-        Payment.objects.filter(tenant_id=connection.tenant.pk, order_number=order.number).order_by(
+        Payment.objects.filter(tenant_id=current_shop_id(), order_number=order.number).order_by(
             "created_at"
         )
     )
@@ -196,13 +197,13 @@ def order_progress(
     if order.status == Order.Status.PENDING_PAYMENT:
         if payments is None:
             payments = list(
-                Payment.objects.filter(tenant_id=connection.tenant.pk, order_number=order.number)
+                Payment.objects.filter(tenant_id=current_shop_id(), order_number=order.number)
             )
         captured = any(p.status != Payment.Status.CREATED and p.captured_at for p in payments)
         state = OrderState.CONFIRMING if captured else OrderState.PENDING_PAYMENT
         return OrderProgress(state, [LineProgress(ln, None) for ln in lines], [])
 
-    tenant = connection.tenant
+    tenant = current_shop()
     if shipments is None:
         shipments = _fulfilment_for(order)
     if return_cases is None:
@@ -273,7 +274,7 @@ def _fulfilment_for(order: Order) -> list:
     """The suppliers' shipments of ORDER (public rows naming this shop's order)."""
     from billing.fulfilment.selectors import supplier_orders_for_order
 
-    return list(supplier_orders_for_order(tenant=connection.tenant, order_number=order.number))
+    return list(supplier_orders_for_order(tenant=current_shop(), order_number=order.number))
 
 
 def _aftersale_for(order: Order) -> dict:
@@ -282,7 +283,7 @@ def _aftersale_for(order: Order) -> dict:
     from billing.documents.services import document_link
     from billing.fulfilment.selectors import return_cases_for_order, return_options_for_order
 
-    tenant = connection.tenant
+    tenant = current_shop()
     invoice = invoice_for_order(tenant=tenant, order_number=order.number)
     options = return_options_for_order(tenant=tenant, order_number=order.number)
     delivered = {o.line.line_ref for o in options if o.line.supplier_order.status == "delivered"}
@@ -304,7 +305,7 @@ def payment_open_for(*, order: Order, provider: str = ""):
     from billing.models import Payment
 
     payments = Payment.objects.filter(
-        tenant_id=connection.tenant.pk,
+        tenant_id=current_shop_id(),
         order_number=order.number,
         status=Payment.Status.CREATED,
     )

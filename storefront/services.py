@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,16 +15,16 @@ from catalog.models import SKU, Product, ShopListing
 from catalog.services.common import rich_text_clean
 from catalog.services.prices import retail_price_check
 from core import shop_cache
+from core.shop import current_shop, in_shop
 from core.text import text_validate
 
 from .models import Listing, ListingItem
 
 
 def _current_tenant():
-    tenant = getattr(connection, "tenant", None)
-    if tenant is None or connection.schema_name == "public":
+    if not in_shop():
         raise RuntimeError("listings live in a shop's schema: run inside tenant_context")
-    return tenant
+    return current_shop()
 
 
 def _listing_text_check(*, title: str, copy: str) -> tuple[str, str]:

@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from core.shop import current_shop
+
 from . import services
 from .forms import DomainForm
 from .models import DomainClaim
@@ -15,7 +17,7 @@ from .models import DomainClaim
 
 def domains(request):
     """List, add and verify the shop's own domains, and choose the canonical host."""
-    tenant = request.tenant
+    tenant = current_shop()
     # The shop's owner only (the shop roles grant storefront.manage_shop; tenants names it by
     # string, being below storefront): nobody else has a say over the shop's hosts.
     if not request.user.has_perm("storefront.manage_shop"):

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from core.shop import schema_set_public
+
 _cache: dict[str, tuple[tuple[int, int], Shape]] = {}
 
 
@@ -48,7 +50,7 @@ def _q(name: str) -> str:
 def _read_shape(schema: str) -> Shape:
     # Read from the public schema: the template's names then print qualified ("template.t"),
     # which retarget() rewrites, while references to shared tables stay as they are.
-    connection.set_schema_to_public()
+    schema_set_public()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname, array_agg(a.attname ORDER BY a.attnum) FROM pg_class c "
@@ -107,7 +109,7 @@ def schema_clone(*, source: str, target: str) -> None:
     """Create schema TARGET as a copy of SOURCE: structure, rows and sequence positions."""
     shape = template_shape(source)
     src, dst = _q(source), _q(target)
-    connection.set_schema_to_public()
+    schema_set_public()
 
     def retarget(sql: str) -> str:
         return sql.replace(f"{source}.", f"{dst}.").replace(f"{src}.", f"{dst}.")

@@ -24,6 +24,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_exists, tenant_context
 
+from core.shop import schema_set_public
+
 from .clone import schema_clone
 from .migration_state import stale_schemas
 from .models import Domain, ShopEvent, Tenant
@@ -175,7 +177,7 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
         call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=verbosity)
     with tenant_context(tenant):
         shop_site().starter_site_ensure()
-    connection.set_schema_to_public()
+    schema_set_public()
     return tenant
 
 
@@ -218,7 +220,7 @@ def pool_refill(*, size: int | None = None) -> int:
                     Tenant.objects.create(schema_name=schema, name="", state=Tenant.State.POOLED)
                 added += 1
         finally:
-            connection.set_schema_to_public()
+            schema_set_public()
             cursor.execute("SELECT pg_advisory_unlock(hashtext('vstore.pool_refill'))")
     return added
 
@@ -280,7 +282,7 @@ def shop_provision(
         # The advisory lock covers sign-ups; this covers a staff action racing one.
         raise ValidationError(_("This subdomain is taken."), code="subdomain_taken") from error
     finally:
-        connection.set_schema_to_public()
+        schema_set_public()
     transaction.on_commit(_pool_refill_soon)
     return tenant
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.db import connection, transaction
+from django.db import transaction
+
+from core.shop import current_schema, schema_set_public
 
 from .models import Tenant
 from .provisioning import ShopOwner, shop_provision
+
+if TYPE_CHECKING:
+    # AUTH_USER_MODEL is Django's own: the type get_user_model() returns, and ShopEvent.actor's.
+    from django.contrib.auth.models import User
 
 MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 LOGIN_SALT = "vstore.tenants.shop-login"
@@ -57,7 +63,7 @@ def creator_signup(
         return shop_provision(name=shop_name, subdomain=subdomain, owner=owner, theme=theme)
 
 
-def _login_state(user: AbstractBaseUser) -> str:
+def _login_state(user: User) -> str:
     # Logging in changes last_login, which invalidates the link: it works once.
     return user.last_login.isoformat() if user.last_login else ""
 
@@ -71,7 +77,7 @@ def shop_login_url(*, tenant: Tenant, username: str) -> str:
         token = signing.dumps(
             {"s": tenant.schema_name, "u": user.pk, "l": _login_state(user)}, salt=LOGIN_SALT
         )
-    connection.set_schema_to_public()
+    schema_set_public()
     port = settings.VSTORE_SHOP_PORT
     host = tenant.domains.get(is_primary=True).domain
     # As Wagtail's Site.root_url: 443 is https (production), 80 plain http, else http:PORT.
@@ -79,14 +85,14 @@ def shop_login_url(*, tenant: Tenant, username: str) -> str:
     return f"{origin}/account/welcome/{token}/"
 
 
-def shop_login_user(token: str) -> AbstractBaseUser | None:
+def shop_login_user(token: str) -> User | None:
     """The user a hand-off token names, if it is fresh, unused and for the current schema."""
     try:
         data = signing.loads(token, salt=LOGIN_SALT, max_age=LOGIN_MAX_AGE)
     except signing.BadSignature:
         return None
     # A token minted for shop A must not log anyone into shop B, where user ids mean others.
-    if data.get("s") != connection.schema_name:
+    if data.get("s") != current_schema():
         return None
     user = get_user_model().objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None or _login_state(user) != data.get("l"):

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
 from wagtail.models import Site
+
+from core.shop import current_schema, in_shop
 
 
 @shared_task
 def shop_health() -> dict[str, object]:
     """Report which schema the worker ran in and what that schema's site is: a tenant ping."""
-    schema = connection.schema_name
-    if schema == "public":
+    schema = current_schema()
+    if not in_shop():
         return {"schema": schema, "site": None}
     site = Site.objects.get(is_default_site=True)
     return {"schema": schema, "site": site.hostname}

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django_tenants.utils import get_public_schema_name
+
+from core.shop import current_shop, current_shop_id, in_shop
 
 from .forms import StatementMonthForm
 from .models import Invoice, Statement
@@ -36,9 +36,7 @@ def download(request: HttpRequest, kind: str, pk: int, token: str) -> HttpRespon
     if document is None or not document.file:
         raise Http404("no such document")
     # A shop's host serves its own documents only (a supplier's statement has no tenant).
-    schema = getattr(connection, "schema_name", get_public_schema_name())
-    shop = getattr(connection, "tenant", None)
-    if schema != get_public_schema_name() and document.tenant_id != getattr(shop, "pk", None):
+    if in_shop() and document.tenant_id != current_shop_id():
         raise Http404("no such document")
     response = FileResponse(
         document.file.open("rb"),
@@ -57,7 +55,7 @@ def shop_statements(request: HttpRequest) -> HttpResponse:
     # string, being below storefront): editors and customer service never see statements.
     if not request.user.has_perm("storefront.view_money"):
         raise PermissionDenied
-    tenant = connection.tenant  # type: ignore[attr-defined]
+    tenant = current_shop()
     form = StatementMonthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,18 +1,19 @@
 """The creator's earnings in her shop's Wagtail admin (tenant schema, public billing tables).
 
-The figures are read for the tenant of the schema this request runs in (connection.tenant, set
-by the tenant middleware from the host), never for an id taken from the request: shop A's
-creator cannot reach shop B's figures by any URL.
+The figures are read for the tenant of the schema this request runs in (core.shop's current
+shop, set by the tenant middleware from the host), never for an id taken from the request:
+shop A's creator cannot reach shop B's figures by any URL.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+
+from core.shop import current_shop_id
 
 from .selectors import creator_earnings, creator_payouts
 
@@ -24,7 +25,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
     # it by string, being below storefront): editors and customer service do not see it.
     if not request.user.has_perm("storefront.view_money"):
         raise PermissionDenied
-    tenant_id = connection.tenant.pk  # type: ignore[attr-defined]
+    tenant_id = current_shop_id()
     page = Paginator(creator_payouts(tenant_id=tenant_id), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

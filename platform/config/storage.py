@@ -6,28 +6,39 @@ whichever schema computes it: the shop's admin, the platform console or a Celery
 
 from __future__ import annotations
 
-from django.core.files.storage import FileSystemStorage
-from django.db import connection
+import os
+from typing import TYPE_CHECKING
+
+from django.core.files.storage import FileSystemStorage, Storage
 from storages.backends.s3 import S3Storage
+
+from core.shop import current_schema
 
 
 def schema_prefixed(name: str) -> str:
-    schema = connection.schema_name
+    schema = current_schema()
     if name.startswith(f"{schema}/"):
         return name
     return f"{schema}/{name}"
 
 
-class SchemaPrefixMixin:
+if TYPE_CHECKING:
+    # The mixin is only ever put in front of a Storage: the type checker may see its methods.
+    _StorageBase = Storage
+else:
+    _StorageBase = object
+
+
+class SchemaPrefixMixin(_StorageBase):
     # Both entry points: model fields call generate_filename, while code that writes files
     # itself (PDF tasks, imports) calls save() directly and would otherwise skip the prefix.
-    def generate_filename(self, filename: str) -> str:
-        return super().generate_filename(schema_prefixed(filename))  # type: ignore[misc]
+    def generate_filename(self, filename: str | os.PathLike[str]) -> str:
+        return super().generate_filename(schema_prefixed(os.fspath(filename)))
 
     def save(self, name: str | None, content, max_length: int | None = None) -> str:
         if name is None:
             name = content.name
-        return super().save(schema_prefixed(name), content, max_length)  # type: ignore[misc]
+        return super().save(schema_prefixed(name), content, max_length)
 
 
 class ShopFileSystemStorage(SchemaPrefixMixin, FileSystemStorage):
