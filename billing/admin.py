@@ -27,12 +27,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+REFUND_FIELDS = ("out_refund_no", "amount", "status", "provider_refund_id", "reason", "created_at")
+
+
 class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ["out_refund_no", "amount", "status", "provider_refund_id", "reason", "created_at"]
-    readonly_fields = fields
+    fields = REFUND_FIELDS
+    readonly_fields = REFUND_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
@@ -162,6 +163,15 @@ def product_structured_data(*, seo: Seo, card, image_urls: list[str]) -> str:
 class SeoMixin:
     """Title, description, share image and canonical URL of a shop page, with fallbacks for
     creators who leave Wagtail's "Promote" fields empty."""
+
+    if TYPE_CHECKING:
+        # Wagtail's Page supplies these (every user of the mixin is also a Page); declared for
+        # the type checker only, so the mixin shadows nothing of Page's at run time.
+        title: str
+        seo_title: str
+        search_description: str
+
+        def get_full_url(self, request: HttpRequest | None = None) -> str | None: ...
 
     og_type = "website"
 

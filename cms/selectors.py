@@ -147,6 +147,7 @@ def listing_card(listing: Listing | None) -> Card:
         )
     offers = listing_offers(listing)
     for_sale = [o for o in offers if o.is_available]
+    cheapest: Offer | None
     if for_sale:
         state = CARD_AVAILABLE
         cheapest = min(for_sale, key=lambda o: (o.price_fen, o.item_id))

@@ -43,5 +43,6 @@ class ShopSiteMiddleware:
                     site.root_page = site.root_page.specific
                 return site
 
-            # Wagtail keeps the request's Site in this attribute; find_for_request reads it.
-            request._wagtail_site = cached(f"site:{request.get_host()}", find)
+            # Wagtail keeps the request's Site in this attribute; find_for_request reads it
+            # (a private attribute HttpRequest does not declare, hence setattr).
+            setattr(request, "_wagtail_site", cached(f"site:{request.get_host()}", find))  # noqa: B010

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Theme:
-    label: str
+    label: str | Promise  # translated lazily, in the language of whoever reads the choices
     accent: str
     ink: str
     background: str

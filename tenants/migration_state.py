@@ -27,7 +27,7 @@ def tenant_migration_plan() -> tuple[frozenset[Key], dict[Key, frozenset[Key]]]:
     loader = MigrationLoader(None, ignore_no_migrations=True)
     expected = frozenset(key for key in loader.graph.nodes if key[0] in tenant_labels)
     replaces = {
-        key: frozenset(tuple(r) for r in migration.replaces)
+        key: frozenset((app, name) for app, name in migration.replaces)
         for key, migration in loader.replacements.items()
         if key in expected
     }

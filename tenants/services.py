@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -26,6 +26,10 @@ from .dns import TxtResolver, txt_resolver
 from .models import Domain, DomainClaim, ShopEvent, Tenant
 from .provisioning import shop_provision
 from .shop_site import shop_site
+
+if TYPE_CHECKING:
+    # AUTH_USER_MODEL is Django's own: the type get_user_model() returns, and ShopEvent.actor's.
+    from django.contrib.auth.models import User
 
 HOSTNAME_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # Tables an export leaves out: derived (search index, permissions) or private (sessions).
@@ -59,9 +63,7 @@ def shop_create(*, name: str, subdomain: str) -> Tenant:
     return shop_provision(name=text_validate(name.strip()), subdomain=subdomain, policy=False)
 
 
-def _event(
-    tenant: Tenant, action: str, actor: AbstractBaseUser | None, **detail: object
-) -> ShopEvent:
+def _event(tenant: Tenant, action: str, actor: User | None, **detail: object) -> ShopEvent:
     return ShopEvent.objects.create(
         tenant=tenant,
         schema_name=tenant.schema_name,
@@ -76,7 +78,7 @@ def _event(
 
 
 @transaction.atomic
-def shop_suspend(*, tenant: Tenant, actor: AbstractBaseUser, reason: str) -> Tenant:
+def shop_suspend(*, tenant: Tenant, actor: User, reason: str) -> Tenant:
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.state != Tenant.State.ACTIVE:
         raise ValidationError(_("Only an active shop can be suspended."), code="state")
@@ -91,7 +93,7 @@ def shop_suspend(*, tenant: Tenant, actor: AbstractBaseUser, reason: str) -> Ten
 
 
 @transaction.atomic
-def shop_resume(*, tenant: Tenant, actor: AbstractBaseUser) -> Tenant:
+def shop_resume(*, tenant: Tenant, actor: User) -> Tenant:
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if tenant.state != Tenant.State.SUSPENDED:
         raise ValidationError(_("Only a suspended shop can be resumed."), code="state")
@@ -105,7 +107,7 @@ def shop_resume(*, tenant: Tenant, actor: AbstractBaseUser) -> Tenant:
 # --- export and deletion ------------------------------------------------------------------------
 
 
-def shop_export(*, tenant: Tenant, actor: AbstractBaseUser | None) -> str:
+def shop_export(*, tenant: Tenant, actor: User | None) -> str:
     """Dump the shop's schema as JSON into storage; returns the stored file's name."""
     buffer = io.StringIO()
     with tenant_context(tenant):
@@ -126,7 +128,7 @@ def shop_export(*, tenant: Tenant, actor: AbstractBaseUser | None) -> str:
     return name
 
 
-def shop_delete(*, tenant: Tenant, actor: AbstractBaseUser, confirm_name: str) -> str:
+def shop_delete(*, tenant: Tenant, actor: User, confirm_name: str) -> str:
     """Export the shop, then drop its schema and rows; returns the export's file name.
 
     CONFIRM_NAME must repeat the shop's name exactly: deleting a shop cannot be undone.
@@ -162,7 +164,7 @@ def shop_delete(*, tenant: Tenant, actor: AbstractBaseUser, confirm_name: str) -
 # --- custom domains -----------------------------------------------------------------------------
 
 
-def domain_claim_add(*, tenant: Tenant, domain: str, actor: AbstractBaseUser | None) -> DomainClaim:
+def domain_claim_add(*, tenant: Tenant, domain: str, actor: User | None) -> DomainClaim:
     """Start adding the creator's own DOMAIN: it routes only once verified."""
     value = domain.strip().lower().rstrip(".")
     value = value.removeprefix("http://").removeprefix("https://").split("/")[0]
@@ -184,7 +186,7 @@ def domain_claim_add(*, tenant: Tenant, domain: str, actor: AbstractBaseUser | N
 def domain_claim_verify(
     *,
     claim: DomainClaim,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     resolver: TxtResolver | None = None,
     by_hand: bool = False,
 ) -> bool:
@@ -214,7 +216,7 @@ def domain_claim_verify(
 
 
 @transaction.atomic
-def domain_make_canonical(*, tenant: Tenant, domain: str, actor: AbstractBaseUser | None) -> None:
+def domain_make_canonical(*, tenant: Tenant, domain: str, actor: User | None) -> None:
     """Links, canonical tags and share URLs use DOMAIN from now on; every host still answers."""
     target = Domain.objects.select_for_update().get(tenant=tenant, domain=domain)
     target.is_primary = True

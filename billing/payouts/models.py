@@ -153,7 +153,10 @@ class Payout(models.Model):
 
     @property
     def beneficiary_id(self) -> int:
-        return self.tenant_id if self.kind == BeneficiaryKind.CREATOR else self.supplier_id
+        who = self.tenant_id if self.kind == BeneficiaryKind.CREATOR else self.supplier_id
+        if who is None:  # payout_one_beneficiary forbids it once saved
+            raise ValueError(f"payout {self.payout_no} has no {self.kind} beneficiary")
+        return who
 
 
 class PayoutApproval(models.Model):

@@ -114,7 +114,7 @@ def _event(
 
 
 def _payable_balances(
-    *, kind: str, minimum_fen: int, currency: str, only: Sequence[int] | None
+    *, kind: str, minimum_fen: int, currency: str, only: list[int] | None
 ) -> list[tuple[int, int]]:
     """(beneficiary id, owed fen) for every available account owing at least MINIMUM_FEN, and
     whose beneficiary has no unfinished payout. One query; owed = −balance (credits are
@@ -359,9 +359,12 @@ def _yuan(fen: int) -> str:
 
 
 def _beneficiary(payout: Payout) -> Beneficiary:
+    who = payout.beneficiary_id  # raises when the payout has none (payout_one_beneficiary)
     if payout.kind == BeneficiaryKind.CREATOR:
-        return Beneficiary(kind=payout.kind, id=payout.tenant_id, name=payout.tenant.name)
-    return Beneficiary(kind=payout.kind, id=payout.supplier_id, name=payout.supplier.company_name)
+        name = payout.tenant.name if payout.tenant else ""
+    else:
+        name = payout.supplier.company_name if payout.supplier else ""
+    return Beneficiary(kind=payout.kind, id=who, name=name)
 
 
 def _available_owed(payout: Payout) -> int:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -19,6 +18,10 @@ from django.views.decorators.http import require_POST
 from core.text import text_problem
 from tenants import selectors, services
 from tenants.models import DomainClaim, ShopEvent
+
+if TYPE_CHECKING:
+    # AUTH_USER_MODEL is Django's own: the type get_user_model() returns, and ShopEvent.actor's.
+    from django.contrib.auth.models import User
 
 staff: Callable[[Callable[..., Any]], Callable[..., Any]] = staff_member_required(login_url="login")
 
@@ -88,7 +91,7 @@ def shop_resume(request: HttpRequest, pk: int) -> HttpResponse:
 def shop_export(request: HttpRequest, pk: int) -> HttpResponse:
     shop = get_object_or_404(selectors.shops(), pk=pk)
     # staff_required let only a logged-in staff member through: never AnonymousUser here.
-    services.shop_export(tenant=shop, actor=cast(AbstractBaseUser, request.user))
+    services.shop_export(tenant=shop, actor=cast("User", request.user))
     messages.success(request, _("Export ready: see the shop's history."))
     return redirect("console:shop-detail", pk=pk)
 

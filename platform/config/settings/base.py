@@ -44,7 +44,7 @@ ALLOWED_HOSTS = [
     *env.list("DJANGO_ALLOWED_HOSTS", []),
     CUSTOM_DOMAIN,
 ]
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 WEB_PORT = env.int("VSTORE_WEB_PORT", 8000)
 # The port in shops' absolute links (canonical and share URLs), which Wagtail turns into the
 # scheme too: 443 (https) behind nginx in production, 80 on plain http, 8000 in `make run`.
@@ -343,8 +343,8 @@ def _str(name: str, *, required: bool) -> str:
 
 
 def _url(name: str, default: str) -> str:
-    value = env.url(name, default)  # a set variable must parse as a URL; the default is a str
-    return (value if isinstance(value, str) else value.geturl()).rstrip("/")
+    value = env.url(name, None)  # a set variable must parse as a URL; the default is a str
+    return (default if value is None else value.geturl()).rstrip("/")
 
 
 # Where providers send asynchronous notifications: <this>/pay/notify/<provider>/ (platform site).
@@ -478,7 +478,7 @@ CELERY_BEAT_SCHEDULE["statements-monthly"] = {
 # --- limits: who is asking, and how often (core.clients, django-ratelimit) ----------------------
 # Addresses or CIDR networks of the reverse proxies we run (e.g. "10.0.0.0/8,127.0.0.1"). Only a
 # request from one of them has its X-Forwarded-For believed; empty: REMOTE_ADDR is the client.
-VSTORE_TRUSTED_PROXIES = env.list("VSTORE_TRUSTED_PROXIES", [])
+VSTORE_TRUSTED_PROXIES: list[str] = env.list("VSTORE_TRUSTED_PROXIES", [])
 try:
     from core.clients import trusted_networks_parse
 
