@@ -130,7 +130,7 @@ def test_without_a_shop_page_a_multi_option_card_asks_for_the_option_itself(shop
 
     form = re.search(
         r'<form class="pc-buy" method="post" action="/cart/add/">(.*?)</form>', html, re.S
-    )  # noqa: E501
+    )
     assert form, html
     select = re.search(r'<select name="item" required>(.*?)</select>', form.group(1), re.S)
     assert select
