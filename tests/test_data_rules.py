@@ -98,3 +98,18 @@ def test_deleting_a_catalog_row_by_raw_sql_is_refused():
     ):
         cursor.execute("DELETE FROM catalog_category WHERE id = %s", [category.pk])
     assert Category.objects.filter(pk=category.pk).exists()
+
+
+def test_every_model_change_has_its_migration():
+    # A model edited without its migration (even a verbose name) makes every deploy's
+    # migrate_shops report changes it cannot apply, and the next migration made by someone else
+    # silently carries it.
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, verbosity=1)
+    except SystemExit as exit_:
+        pytest.fail(f"models changed without a migration (exit {exit_.code}):\n{out.getvalue()}")
