@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -188,3 +189,14 @@ def test_only_an_owner_reaches_the_team_and_a_forged_invite_changes_nothing(shop
     assert answer.status_code == 302 and answer["Location"] == "/admin/"
     with tenant_context(shops.a):
         assert not get_user_model().objects.filter(username=login).exists()
+
+
+def test_each_shop_admin_page_is_titled_by_what_it_shows(member):
+    # A browser tab or history entry reading " - Shop A" names nothing.
+    client = member("a", "owner")
+
+    for url in PAGES:
+        title = re.search(r"<title>(.*?)</title>", client.get(url).text, re.S)
+        assert title is not None, url
+        page_name, _sep, shop = title.group(1).strip().rpartition(" - ")
+        assert page_name.strip() and shop == "Shop A", (url, title.group(1))
