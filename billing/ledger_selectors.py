@@ -41,12 +41,6 @@ def owed_fen(*, ref: AccountRef) -> int:
     return -account_balance_for(ref=ref)
 
 
-def account_balances() -> dict[int, int]:
-    """Every account's balance by account id, in one query (accounts without postings: absent)."""
-    rows = Posting.objects.values("account_id").annotate(total=Sum("amount")).order_by()
-    return {row["account_id"]: int(row["total"]) for row in rows}
-
-
 def entry_by_key(*, key: str) -> JournalEntry | None:
     return JournalEntry.objects.filter(idempotency_key=key).first()
 

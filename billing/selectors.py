@@ -30,7 +30,3 @@ def payment_captured_for_order(*, tenant: Tenant, order_number: str) -> Payment 
         )
         .first()
     )
-
-
-def payment_by_out_trade_no(out_trade_no: str) -> Payment | None:
-    return Payment.objects.filter(out_trade_no=out_trade_no).select_related("tenant").first()

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.money import yuan_plain
+
 from .models import SandboxTrade
 from .payments.base import IncomingRequest, NotificationError, ProviderError
 from .payments.registry import UnknownProvider, provider_get, sandbox_enabled
@@ -92,5 +94,5 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     return render(
         request,
         "billing/sandbox_pay.html",
-        {"trade": trade, "yuan": f"{trade.amount // 100}.{trade.amount % 100:02d}"},
+        {"trade": trade, "yuan": yuan_plain(trade.amount)},
     )

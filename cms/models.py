@@ -24,6 +24,8 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import Page, Site
 
+from core.money import yuan_plain
+
 from .blocks import ListingChooserBlock, ProductCardBlock, ProductGridBlock
 from .selectors import product_url
 from .themes import DEFAULT_THEME, theme_choices, theme_get
@@ -122,14 +124,6 @@ def rendition_url(image, spec: str = OG_IMAGE_SPEC) -> str:
         return image.get_rendition(spec).url
     except Exception:  # a missing or broken original must not take the page down
         return ""
-
-
-def yuan_plain(fen: int | None) -> str:
-    """12345 -> "123.45" (integer arithmetic), for machine-read prices."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(int(fen), 100)
-    return f"{whole}.{cents:02d}"
 
 
 def product_structured_data(*, seo: Seo, card, image_urls: list[str]) -> str:

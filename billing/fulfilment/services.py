@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from billing.ledger import AccountRef, Line, entry_post
 from billing.models import Payment
 from catalog.models import ReturnPolicy
+from core.money import yuan_plain
 from core.text import text_problem
 
 from .models import (
@@ -398,7 +399,7 @@ def _notice_text(so: SupplierOrder, step: str) -> tuple[str, str] | None:
         }
         body = _(
             "The supplier received your return. %(amount)s yuan go back to you the way you paid."
-        ) % {"amount": f"{case.refund_fen / 100:.2f}"}
+        ) % {"amount": yuan_plain(case.refund_fen)}
         return subject, body
     return None
 

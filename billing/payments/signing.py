@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from core.money import yuan_plain
+
 from .base import BadSignature, MalformedNotification
 
 PrivateKey = rsa.RSAPrivateKey
@@ -116,4 +118,4 @@ def yuan_to_fen(text: str) -> int:
 
 
 def fen_to_yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+    return yuan_plain(fen)

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from billing.ledger import AccountRef, entry_post
 from billing.models import AccountKind
+from core.money import yuan
 
 from .models import BeneficiaryKind, Payout, PayoutApproval, PayoutBatch, PayoutEvent
 from .providers import (
@@ -352,7 +353,7 @@ def payout_tasks_send(*, payout_ids: Sequence[int]) -> None:
 
 
 def _yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
+    return yuan(fen)
 
 
 # --- one payout ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from billing.fulfilment import selectors, services
 from billing.fulfilment.models import FulfilmentEvent, ReturnCase, SupplierOrder
 from catalog.models import Supplier
 from core.forms import SafeFormMixin
+from core.money import yuan_plain
 
 from .supplier_views import _page, errors_to_form, supplier_required
 
@@ -186,7 +187,7 @@ def return_receive(request: HttpRequest, supplier: Supplier, pk: int) -> HttpRes
         messages.success(
             request,
             _("Return of order %(number)s confirmed: %(yuan)s yuan refunded to the buyer.")
-            % {"number": case.order_number, "yuan": f"{case.refund_fen / 100:.2f}"},
+            % {"number": case.order_number, "yuan": yuan_plain(case.refund_fen)},
         )
     return redirect("supplier:fulfilment_returns")
 

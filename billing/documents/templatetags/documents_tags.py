@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from core.money import yuan
+
 register = template.Library()
 
 
@@ -14,9 +16,7 @@ def fen_yuan(fen: int | None) -> str:
     """1234567 → "12,345.67"; -5 → "-0.05" (integer arithmetic: fen are never floats)."""
     if fen is None:
         return ""
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+    return yuan(fen, symbol=False)
 
 
 @register.filter
