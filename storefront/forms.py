@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from core.contact import contact_parse, mobile_normalise
 from core.forms import SafeFormMixin
-from tenants.signup import mobile_normalise
 
 from .orders import MAX_QUANTITY, Buyer
 from .regions import PROVINCES, cities_of, city_in, district_in, districts_of
@@ -105,22 +104,13 @@ class CheckoutForm(SafeFormMixin, forms.Form):
         value = self.cleaned_data["contact"].strip()
         if not value:  # the recipient's mobile stands in (see clean)
             return {"email": "", "mobile": ""}
-        if "@" in value:
-            try:
-                validate_email(value)
-            except forms.ValidationError:
-                raise forms.ValidationError(
-                    _("Enter a valid e-mail address or an 11-digit mainland mobile number."),
-                    code="contact",
-                ) from None
-            return {"email": value.lower(), "mobile": ""}
-        mobile = mobile_normalise(value)
-        if mobile is None:
+        contact = contact_parse(value)
+        if contact is None:
             raise forms.ValidationError(
                 _("Enter a valid e-mail address or an 11-digit mainland mobile number."),
                 code="contact",
             )
-        return {"email": "", "mobile": mobile}
+        return {"email": contact.email, "mobile": contact.mobile}
 
     def clean_recipient_phone(self) -> str:
         return _mobile(self.cleaned_data["recipient_phone"])

@@ -3,14 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from core.contact import Contact, contact_parse
 from core.forms import SafeFormMixin
 
 from .provisioning import SUBDOMAIN_MAX, subdomain_check, subdomain_taken
 from .shop_site import shop_site
-from .signup import Contact, mobile_normalise
 
 
 class SignupForm(SafeFormMixin, forms.Form):
@@ -61,20 +60,15 @@ class SignupForm(SafeFormMixin, forms.Form):
 
     def clean_contact(self) -> Contact:
         value = self.cleaned_data["contact"].strip()
-        if "@" in value:
-            try:
-                validate_email(value)
-            except ValidationError:
-                raise ValidationError(_("Enter a valid e-mail address."), code="email") from None
-            contact = Contact(email=value.lower())
-        else:
-            mobile = mobile_normalise(value)
-            if mobile is None:
-                raise ValidationError(
-                    _("Enter a valid e-mail address or an 11-digit mainland mobile number."),
-                    code="mobile",
-                )
-            contact = Contact(mobile=mobile)
+        parsed = contact_parse(value)
+        if parsed is None:
+            if "@" in value:
+                raise ValidationError(_("Enter a valid e-mail address."), code="email")
+            raise ValidationError(
+                _("Enter a valid e-mail address or an 11-digit mainland mobile number."),
+                code="mobile",
+            )
+        contact = parsed
         if get_user_model().objects.filter(username=contact.login).exists():
             raise ValidationError(
                 _("An account with this e-mail or mobile number exists already."),

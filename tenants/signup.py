@@ -3,8 +3,6 @@ and the one-time link that logs her into her new shop's admin on its own host.""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -13,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.db import transaction
 
+from core.contact import Contact
 from core.shop import current_schema, schema_set_public
 
 from .models import Tenant
@@ -22,25 +21,8 @@ if TYPE_CHECKING:
     # AUTH_USER_MODEL is Django's own: the type get_user_model() returns, and ShopEvent.actor's.
     from django.contrib.auth.models import User
 
-MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 LOGIN_SALT = "vstore.tenants.shop-login"
 LOGIN_MAX_AGE = 300  # seconds: the hand-off happens right after sign-up
-
-
-def mobile_normalise(value: str) -> str | None:
-    """An 11-digit mainland mobile number from common spellings, or None."""
-    match = MOBILE_RE.match(re.sub(r"[\s-]", "", value))
-    return match.group(1) if match else None
-
-
-@dataclass(frozen=True)
-class Contact:
-    email: str = ""
-    mobile: str = ""
-
-    @property
-    def login(self) -> str:
-        return self.email or self.mobile
 
 
 def creator_signup(

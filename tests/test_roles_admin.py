@@ -13,9 +13,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
+from core.contact import Contact
 from storefront.team import services
 from storefront.team.roles import EDITOR, OWNER, ROLES, SERVICE
-from tenants.signup import Contact
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from core.contact import Contact, contact_parse
 from core.forms import SafeForm
-from tenants.signup import Contact, mobile_normalise
 
 from .roles import Role, role_choices, role_get
 
@@ -34,19 +33,15 @@ class InviteForm(SafeForm):
 
     def clean_contact(self) -> Contact:
         value = self.cleaned_data["contact"].strip()
-        if "@" in value:
-            try:
-                validate_email(value)
-            except ValidationError:
-                raise ValidationError(_("Enter a valid e-mail address."), code="email") from None
-            return Contact(email=value.lower())
-        mobile = mobile_normalise(value)
-        if mobile is None:
+        contact = contact_parse(value)
+        if contact is None:
+            if "@" in value:
+                raise ValidationError(_("Enter a valid e-mail address."), code="email")
             raise ValidationError(
                 _("Enter a valid e-mail address or an 11-digit mainland mobile number."),
                 code="mobile",
             )
-        return Contact(mobile=mobile)
+        return contact
 
 
 class RoleForm(SafeForm):

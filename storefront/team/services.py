@@ -20,7 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from tenants.signup import Contact
+from core.contact import Contact
 
 from .roles import OWNER, ROLE_GROUPS, Role
 from .selectors import member_roles, owners
