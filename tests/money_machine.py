@@ -90,8 +90,8 @@ from storefront.orders import (
     orders_expire_due,
 )
 
+from .payments_helpers import post_notification
 from .storefront_helpers import BUYER
-from .test_payments_sandbox import post_notification
 
 CAPTURED = (Payment.Status.CAPTURED, Payment.Status.PARTIALLY_REFUNDED, Payment.Status.REFUNDED)
 S = SupplierOrder.Status

@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from billing.fulfilment.models import SupplierOrder
+from billing.fulfilment.services import supplier_order_deliver, supplier_order_ship
 from billing.fulfilment.testing import SHIP_TO
+from billing.models import Payment
 from catalog.testing import first_sku, product_make, terms
 from storefront.models import Fan, ListingItem, Order
-from storefront.orders import Buyer
+from storefront.orders import Buyer, order_mark_paid
 from storefront.services import listing_create
+
+from .payments_helpers import post_notification
 
 BUYER = Buyer(
     mobile="13800138000",
@@ -68,3 +74,53 @@ def order_contact_make(tenant, *, email: str, number: str | None = None) -> str:
             paid_at=timezone.now(),
         )
     return number
+
+
+ADDRESS = {
+    "contact": "138 0013 8000",
+    "recipient": "王小明",
+    "recipient_phone": "13800138000",
+    "province": "浙江",
+    "city": "杭州市",
+    "district": "西湖区",
+    "street": "文三路 100 号",
+}
+
+
+def buy_now(client, item, quantity: int = 1, extra: dict | None = None, **fields):
+    added = client.post("/cart/add/", {"item": item.pk, "quantity": quantity, "buy_now": "1"})
+    assert added.status_code == 302 and added["Location"] == "/checkout/?now=1"
+    return client.post("/checkout/?now=1", {**ADDRESS, **fields, **(extra or {})})
+
+
+def paid_order(shops, shop_client, *, quantity: int = 2):
+
+    _listing, item = listed(shops.a, price=8800, stock=10)
+    buyer = shop_client("a.localhost")
+    buy_now(buyer, item, quantity=quantity, contact="mum@example.com")
+    with tenant_context(shops.a):
+        order = Order.objects.get(lines__item=item)
+    connection.set_schema_to_public()
+    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
+    assert post_notification(payment).status_code == 200
+    connection.set_schema_to_public()
+    with tenant_context(shops.a):
+        order_mark_paid(order_number=order.number, payment_id=payment.pk)
+        line = order.lines.get()
+    connection.set_schema_to_public()
+    return buyer, order, line
+
+
+def ship_and_deliver(order, *, days_ago: int = 1) -> SupplierOrder:
+    so = SupplierOrder.objects.get(order_number=order.number)
+    so = supplier_order_ship(
+        supplier_order=so, supplier=so.supplier, carrier="顺丰速运", tracking_number="SF1234567890"
+    )
+    # As if shipped the day before delivery: delivery must come after shipping.
+    SupplierOrder.objects.filter(pk=so.pk).update(
+        shipped_at=timezone.now() - timedelta(days=days_ago + 1)
+    )
+    so.refresh_from_db()
+    return supplier_order_deliver(
+        supplier_order=so, delivered_at=timezone.now() - timedelta(days=days_ago)
+    )

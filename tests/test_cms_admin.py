@@ -8,7 +8,8 @@ from django_tenants.utils import tenant_context
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from cms.models import ArticlePage, HomePage
-from tests.test_cms_cards import get, listing_make
+
+from .cms_helpers import get, listing_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

@@ -12,7 +12,8 @@ from catalog.models import SKU
 from catalog.testing import category_make, product_make
 from storefront.models import Listing, ListingItem
 from storefront.services import listing_create
-from tests.test_cms_cards import get, listing_make, page_queries
+
+from .cms_helpers import get, listing_make, page_queries
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

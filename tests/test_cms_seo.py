@@ -10,7 +10,8 @@ from django_tenants.utils import tenant_context
 
 from cms.models import ArticlePage, HomePage
 from storefront.models import Listing
-from tests.test_cms_cards import article_make, card, get, listing_make
+
+from .cms_helpers import article_make, card, get, listing_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

@@ -16,7 +16,7 @@ from storefront.models import Listing
 from storefront.services import listing_update
 from tenants.services import shop_suspend
 
-from .test_cms_cards import article_make, card, get, listing_make, page_queries
+from .cms_helpers import article_make, card, get, listing_make, page_queries
 
 pytestmark = [
     pytest.mark.django_db,

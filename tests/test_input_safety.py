@@ -28,9 +28,7 @@ from storefront.models import Cart, Listing, Order, Review
 from tenants.models import DomainClaim, Tenant
 from tenants.services import shop_create
 
-from .storefront_helpers import listed
-from .test_storefront_aftersale import paid_order, ship_and_deliver
-from .test_storefront_checkout import ADDRESS
+from .storefront_helpers import ADDRESS, listed, paid_order, ship_and_deliver
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

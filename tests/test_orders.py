@@ -24,8 +24,8 @@ from storefront.orders import (
     orders_expire_due,
 )
 
+from .payments_helpers import post_notification
 from .storefront_helpers import BUYER, listed
-from .test_payments_sandbox import post_notification
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

@@ -13,7 +13,7 @@ from billing.models import Payment, PaymentNotification, SandboxTrade
 from billing.payments import sandbox
 from billing.services import sandbox_trade_pay
 
-from .test_payments_sandbox import NOTIFY, new_payment, platform
+from .payments_helpers import NOTIFY, new_payment, platform
 
 HOOK_CALLS: list[tuple[str, str, str]] = []
 HOOK_DONE = threading.Event()

@@ -2,58 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
-from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from billing.documents.models import Invoice
-from billing.fulfilment.models import ReturnCase, SupplierOrder
-from billing.fulfilment.services import supplier_order_deliver, supplier_order_ship
-from billing.models import Payment
-from storefront.models import Order
+from billing.fulfilment.models import ReturnCase
 
-from .storefront_helpers import listed
-from .test_payments_sandbox import post_notification
-from .test_storefront_checkout import buy_now
+from .storefront_helpers import paid_order, ship_and_deliver
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
-
-
-def paid_order(shops, shop_client, *, quantity: int = 2):
-    from storefront.orders import order_mark_paid
-
-    _listing, item = listed(shops.a, price=8800, stock=10)
-    buyer = shop_client("a.localhost")
-    buy_now(buyer, item, quantity=quantity, contact="mum@example.com")
-    with tenant_context(shops.a):
-        order = Order.objects.get(lines__item=item)
-    connection.set_schema_to_public()
-    payment = Payment.objects.get(tenant=shops.a, order_number=order.number)
-    assert post_notification(payment).status_code == 200
-    connection.set_schema_to_public()
-    with tenant_context(shops.a):
-        order_mark_paid(order_number=order.number, payment_id=payment.pk)
-        line = order.lines.get()
-    connection.set_schema_to_public()
-    return buyer, order, line
-
-
-def ship_and_deliver(order, *, days_ago: int = 1) -> SupplierOrder:
-    so = SupplierOrder.objects.get(order_number=order.number)
-    so = supplier_order_ship(
-        supplier_order=so, supplier=so.supplier, carrier="顺丰速运", tracking_number="SF1234567890"
-    )
-    # As if shipped the day before delivery: delivery must come after shipping.
-    SupplierOrder.objects.filter(pk=so.pk).update(
-        shipped_at=timezone.now() - timedelta(days=days_ago + 1)
-    )
-    so.refresh_from_db()
-    return supplier_order_deliver(
-        supplier_order=so, delivered_at=timezone.now() - timedelta(days=days_ago)
-    )
 
 
 def test_the_order_page_follows_the_shipment(shops, shop_client):

@@ -15,20 +15,10 @@ from catalog.models import SKU
 from storefront.models import Order, ShareLink
 from storefront.orders import order_mark_paid
 
-from .storefront_helpers import listed
-from .test_payments_sandbox import post_notification
+from .payments_helpers import post_notification
+from .storefront_helpers import ADDRESS, buy_now, listed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
-
-ADDRESS = {
-    "contact": "138 0013 8000",
-    "recipient": "王小明",
-    "recipient_phone": "13800138000",
-    "province": "浙江",
-    "city": "杭州市",
-    "district": "西湖区",
-    "street": "文三路 100 号",
-}
 
 
 def only_order(shop, item) -> Order:
@@ -36,12 +26,6 @@ def only_order(shop, item) -> Order:
         order = Order.objects.get(lines__item=item)
     connection.set_schema_to_public()
     return order
-
-
-def buy_now(client, item, quantity: int = 1, extra: dict | None = None, **fields):
-    added = client.post("/cart/add/", {"item": item.pk, "quantity": quantity, "buy_now": "1"})
-    assert added.status_code == 302 and added["Location"] == "/checkout/?now=1"
-    return client.post("/checkout/?now=1", {**ADDRESS, **fields, **(extra or {})})
 
 
 def test_buy_now_places_an_order_and_sends_the_buyer_to_pay(shops, shop_client):

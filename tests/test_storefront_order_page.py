@@ -28,9 +28,8 @@ from catalog.testing import supplier_make
 from storefront.models import Order
 from storefront.orders import order_mark_paid
 
-from .storefront_helpers import listed
-from .test_payments_sandbox import post_notification
-from .test_storefront_checkout import ADDRESS, buy_now
+from .payments_helpers import post_notification
+from .storefront_helpers import ADDRESS, buy_now, listed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 

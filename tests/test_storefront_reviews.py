@@ -13,7 +13,7 @@ from catalog.models import Product
 from catalog.testing import png_upload
 from storefront.models import Review
 
-from .test_storefront_aftersale import paid_order, ship_and_deliver
+from .storefront_helpers import paid_order, ship_and_deliver
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalog_media", "catalog_english")]
 
