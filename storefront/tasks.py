@@ -8,7 +8,7 @@ from celery import shared_task
 from django_tenants.utils import tenant_context
 
 from .models import Order
-from .orders import order_mark_paid, orders_expire_due, schemas_with_orders_due
+from .orders.services import order_mark_paid, orders_expire_due, schemas_with_orders_due
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,9 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 
-from . import admin_views, order_admin_views
+from . import admin_views
+from .orders import admin_views as order_admin_views
+from .reviews import admin_views as review_admin_views
 from .selectors import flagged_item_count
 from .team import admin_views as team_views
 from .team.roles import MANAGE_LISTINGS, MANAGE_REVIEWS, MANAGE_TEAM, VIEW_ORDERS
@@ -38,7 +40,7 @@ def register_catalog_urls() -> list:
         path("listings/<int:pk>/", admin_views.listing_edit, name="storefront_listing_edit"),
         path("orders/", order_admin_views.orders_index, name="storefront_orders"),
         path("orders/<str:number>/", order_admin_views.order_detail, name="storefront_order"),
-        path("reviews/", order_admin_views.reviews_index, name="storefront_reviews"),
+        path("reviews/", review_admin_views.reviews_index, name="storefront_reviews"),
         path("team/", team_views.team_index, name="storefront_team"),
         path("team/<int:pk>/", team_views.member_detail, name="storefront_team_member"),
         path("team/<int:pk>/remove/", team_views.member_remove, name="storefront_team_remove"),

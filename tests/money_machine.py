@@ -80,7 +80,7 @@ from billing.payouts.providers import payout_provider
 from billing.services import sandbox_trade_pay
 from catalog.models import SKU
 from storefront.models import Order
-from storefront.orders import (
+from storefront.orders.services import (
     OutOfStock,
     Want,
     order_expire,

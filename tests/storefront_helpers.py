@@ -15,7 +15,7 @@ from billing.fulfilment.testing import SHIP_TO
 from billing.models import Payment
 from catalog.testing import first_sku, product_make, terms
 from storefront.models import Fan, ListingItem, Order
-from storefront.orders import Buyer, order_mark_paid
+from storefront.orders.services import Buyer, order_mark_paid
 from storefront.services import listing_create
 
 from .payments_helpers import post_notification
@@ -52,7 +52,7 @@ def listed(shop, *, price: int = 8800, stock: int = 10, skus: int = 1, supplier=
 
 def order_contact_make(tenant, *, email: str, number: str | None = None) -> str:
     """A shop order row with the buyer's e-mail, as checkout leaves it (what the buyer e-mails
-    read through storefront.selectors.order_contact); returns its number."""
+    read through storefront.orders.selectors.order_contact); returns its number."""
     number = number or uuid.uuid4().hex[:16].upper()
     with tenant_context(tenant):
         fan = Fan.objects.create(email=email)

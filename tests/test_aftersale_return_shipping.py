@@ -16,7 +16,7 @@ from billing.fulfilment import services
 from billing.fulfilment.models import FulfilmentEvent, ReturnCase, SupplierOrder
 from billing.fulfilment.testing import payment_captured_sandbox
 from catalog.models import Supplier
-from storefront.orders import Want, order_mark_paid, order_place
+from storefront.orders.services import Want, order_mark_paid, order_place
 
 from .storefront_helpers import BUYER, listed
 

@@ -187,7 +187,7 @@ def test_a_failed_add_to_cart_is_explained_on_the_product_page(shops, shop_clien
 def test_the_rating_shown_is_this_shops_and_the_all_shops_figure_says_so(shops, shop_client):
     from catalog.models import Product
     from storefront.models import Review
-    from storefront.orders import Want, order_place
+    from storefront.orders.services import Want, order_place
     from tests.storefront_helpers import BUYER
 
     listing = listing_make(shops.a, title="评分清楚", prices=(9900,))
@@ -217,7 +217,7 @@ def test_the_rating_shown_is_this_shops_and_the_all_shops_figure_says_so(shops, 
 
 
 def test_every_shop_page_links_to_the_cart_my_orders_and_order_lookup(shops, shop_client):
-    from storefront.cart import COOKIE, cart_add, cart_create
+    from storefront.orders.cart import COOKIE, cart_add, cart_create
 
     listing = listing_make(shops.a, title="导航", prices=(9900,))
     with tenant_context(shops.a):

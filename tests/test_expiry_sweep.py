@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 from catalog.models import SKU
 from config.celery import app
 from storefront.models import Order
-from storefront.orders import Want, order_place, schemas_with_orders_due
+from storefront.orders.services import Want, order_place, schemas_with_orders_due
 from storefront.tasks import orders_expire_sweep_task
 from tenants.models import Tenant
 from tenants.provisioning import pool_refill

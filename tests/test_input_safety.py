@@ -22,9 +22,9 @@ from django_tenants.utils import tenant_context
 from billing.documents.models import Invoice, Statement
 from billing.fulfilment.models import ReturnCase
 from catalog.testing import first_sku, product_make
-from storefront.cart import COOKIE as CART_COOKIE
-from storefront.codes import code_request
+from storefront.fans.codes import code_request
 from storefront.models import Cart, Listing, Order, Review
+from storefront.orders.cart import COOKIE as CART_COOKIE
 from tenants.models import DomainClaim, Tenant
 from tenants.services import shop_create
 

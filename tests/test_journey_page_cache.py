@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from wagtail.models import Page
 
 from cms.models import ArticlePage, HomePage
-from storefront.cart import COOKIE as CART_COOKIE
+from storefront.orders.cart import COOKIE as CART_COOKIE
 
 from .storefront_helpers import listed
 

@@ -18,7 +18,7 @@ from billing.fulfilment import services as fulfilment
 from billing.fulfilment.models import FulfilmentEvent, ReturnCase, ReturnCaseLine, SupplierOrder
 from billing.fulfilment.testing import payment_captured_sandbox
 from catalog.models import Supplier
-from storefront.orders import Want, order_mark_paid, order_place
+from storefront.orders.services import Want, order_mark_paid, order_place
 
 from .journey_helpers import (  # noqa: F401 (pytest fixtures)
     PHONE,

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from catalog.models import SKU
 from config.settings import base as production
 from storefront.models import Order
-from storefront.orders import OrdersLimited, Want, order_place, units_cap
+from storefront.orders.services import OrdersLimited, Want, order_place, units_cap
 
 from .storefront_helpers import BUYER, listed
 

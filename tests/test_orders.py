@@ -14,7 +14,7 @@ from billing.ledger import CaptureLine, capture_split
 from billing.models import JournalEntry, Payment
 from catalog.models import SKU
 from storefront.models import Order, OrderLine
-from storefront.orders import (
+from storefront.orders.services import (
     OutOfStock,
     Want,
     order_expire,

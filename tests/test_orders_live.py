@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 
 from catalog.models import SKU
 from storefront.models import Order
-from storefront.orders import OutOfStock, Want, order_place
+from storefront.orders.services import OutOfStock, Want, order_place
 
 from .storefront_helpers import BUYER, listed
 

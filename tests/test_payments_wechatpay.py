@@ -586,7 +586,7 @@ def test_production_settings_with_wechat_pay_offer_no_sandbox(shops, wechat, set
 def test_a_paid_notification_for_an_expired_order_is_recorded_and_refunded(shops, wechat):
     from catalog.models import SKU
     from storefront.models import Order
-    from storefront.orders import Want, order_expire, order_payment_start, order_place
+    from storefront.orders.services import Want, order_expire, order_payment_start, order_place
 
     from .storefront_helpers import BUYER, listed
 

@@ -10,9 +10,9 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from catalog.testing import terms
-from storefront.cart import COOKIE, cart_add, cart_create
 from storefront.models import ListingItem, OrderLine
-from storefront.orders import Want, order_place, order_quote
+from storefront.orders.cart import COOKIE, cart_add, cart_create
+from storefront.orders.services import Want, order_place, order_quote
 from storefront.pricing import Discount, Funder, PricedLine, PricingError, lines_price
 
 from .storefront_helpers import BUYER, listed

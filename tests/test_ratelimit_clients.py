@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 
 from config.settings import base as production
 from core.clients import client_address, client_bucket
-from storefront.codes import TRIES, CodesLimited, code_request, code_verify
+from storefront.fans.codes import TRIES, CodesLimited, code_request, code_verify
 
 pytestmark = pytest.mark.usefixtures("catalog_english", "production_rates")
 

@@ -114,7 +114,7 @@ def test_a_user_of_the_shop_without_a_role_cannot_enter_its_admin(member):
 
 
 def test_customer_service_sees_the_buyer_but_not_the_supply_price(shops, member):
-    from storefront.orders import Want, order_place
+    from storefront.orders.services import Want, order_place
 
     from .storefront_helpers import BUYER, listed
 

@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from billing.models import Payment
 from catalog.models import SKU
 from storefront.models import Order, ShareLink
-from storefront.orders import order_mark_paid
+from storefront.orders.services import order_mark_paid
 
 from .payments_helpers import post_notification
 from .storefront_helpers import ADDRESS, buy_now, listed
@@ -306,7 +306,7 @@ def test_city_and_district_must_belong_to_the_province_and_city(shops, shop_clie
 def test_the_checkout_offers_a_picker_from_the_divisions_data(shops, shop_client):
     from django.contrib.staticfiles import finders
 
-    from storefront.regions import PROVINCES, divisions
+    from storefront.orders.regions import PROVINCES, divisions
 
     _listing, item = listed(shops.a, stock=5)
     buyer = shop_client("a.localhost")

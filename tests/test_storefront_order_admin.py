@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from storefront.models import Order
-from storefront.orders import Want, order_place
+from storefront.orders.services import Want, order_place
 
 from .storefront_helpers import BUYER, listed
 

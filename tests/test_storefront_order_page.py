@@ -26,7 +26,7 @@ from billing.services import sandbox_trade_pay
 from catalog.models import SKU
 from catalog.testing import supplier_make
 from storefront.models import Order
-from storefront.orders import order_mark_paid
+from storefront.orders.services import order_mark_paid
 
 from .payments_helpers import post_notification
 from .storefront_helpers import ADDRESS, buy_now, listed

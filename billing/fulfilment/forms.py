@@ -1,5 +1,5 @@
 """Forms of fulfilment: the parcel a buyer sends back for a return (its markup is in
-storefront/aftersale.html; the service checks the values again)."""
+storefront/aftersale/aftersale.html; the service checks the values again)."""
 
 from __future__ import annotations
 

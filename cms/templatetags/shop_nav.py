@@ -23,7 +23,7 @@ def _url(name: str) -> str:
 @register.inclusion_tag("cms/shop_nav.html", takes_context=True)
 def shop_nav(context: template.Context, current: str = "") -> dict[str, Any]:
     request = context.get("request")
-    from storefront.cart import COOKIE
+    from storefront.orders.cart import COOKIE
 
     # Only a visitor with a cart cookie has a count to show (and such visitors never get a
     # page from the anonymous page cache, cms/page_cache.py: the count is always theirs).

@@ -23,6 +23,7 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.forms.widgets import ChoiceWidget, Input
+from django.utils.translation import gettext_lazy
 
 from .money import FEN_MAX
 from .text import multiline_validator, single_line_validator
@@ -100,3 +101,16 @@ class SafeForm(SafeFormMixin, forms.Form):
 
 class SafeModelForm(SafeFormMixin, forms.ModelForm):
     pass
+
+
+def form_errors_text(form: forms.Form) -> str:
+    """All of FORM's errors in one line for a flash message: "label: error" per field."""
+    parts: list[str] = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else ""
+        for error in errors:
+            if label:
+                error = gettext_lazy("%(label)s: %(error)s") % {"label": label, "error": error}
+            parts.append(str(error))
+    return " ".join(parts)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django import template
 
 from core.shop_cache import cached
-
-from ..reviews import listing_rating, listing_reviews
-from ..selectors import order_progress
+from storefront.orders.selectors import order_progress
+from storefront.reviews.selectors import listing_rating, listing_reviews
 
 register = template.Library()
 
 
-@register.inclusion_tag("storefront/reviews_block.html")
+@register.inclusion_tag("storefront/reviews/reviews_block.html")
 def listing_reviews_block(listing) -> dict:
     """This shop's visible reviews of LISTING with their average (a fixed 3 queries), kept in
     the shop data cache: a review written, hidden or shown starts a new generation."""

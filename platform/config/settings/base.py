@@ -364,7 +364,7 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
 # Dotted path of `order_contact(order_number) -> (email, mobile) | None`, run in the shop's schema:
 # fulfilment tells the buyer of a shipment through it (billing does not import storefront).
 VSTORE_ORDER_CONTACT_FUNCTION = env.str(
-    "VSTORE_ORDER_CONTACT_FUNCTION", "storefront.selectors.order_contact"
+    "VSTORE_ORDER_CONTACT_FUNCTION", "storefront.orders.selectors.order_contact"
 )
 # Dotted path of `product_url(listing_id) -> str`: a listing's product page in the shop's content
 # site ("" when the shop has no shop page), for storefront's redirects (share links).
@@ -438,7 +438,7 @@ if not 1 <= VSTORE_ORDER_PAY_MINUTES <= 24 * 60:
         'Environment variable "VSTORE_ORDER_PAY_MINUTES" invalid: not within 1..1440'
     )
 # Where one-time sign-in codes go: e-mail through Django's mail, SMS through this class.
-VSTORE_SMS_SENDER = env.str("VSTORE_SMS_SENDER", "storefront.codes.ConsoleSmsSender")
+VSTORE_SMS_SENDER = env.str("VSTORE_SMS_SENDER", "storefront.fans.codes.ConsoleSmsSender")
 CELERY_BEAT_SCHEDULE["orders-expire"] = {
     "task": "storefront.tasks.orders_expire_sweep_task",
     "schedule": 60.0,

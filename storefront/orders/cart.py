@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from .models import Cart, CartLine, ListingItem
-from .orders import MAX_LINES, MAX_QUANTITY, Want
+from storefront.models import Cart, CartLine, ListingItem
+
+from .services import MAX_LINES, MAX_QUANTITY, Want
 
 COOKIE = "vs_cart"
 

@@ -17,10 +17,10 @@ from billing.payments.base import ProviderError
 from billing.services import payment_expire, payment_reconcile
 from catalog.services.stock import sku_stock_release
 from core.shop import current_shop_id
+from storefront.models import Cart, Order
 
 from .cart import cart_add
-from .models import Cart, Order
-from .orders import order_mark_paid
+from .services import order_mark_paid
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.clients import rate_limited
 from core.text import text_clean
-
-from .models import Fan
+from storefront.models import Fan
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""After the sale, on the buyer's order page: 7-day returns, the 发票 request, reviews. Thin views:
+"""After the sale, on the buyer's order page: 7-day returns and the 发票 request. Thin views:
 the rules (windows, exceptions, amounts, one invoice per order) live in billing's services."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from billing.documents.services import InvoiceLine, invoice_request
 from billing.fulfilment.forms import ReturnShipmentForm
 from billing.fulfilment.selectors import return_case_for_order
 from billing.fulfilment.services import return_shipment_record, returns_open
+from core.forms import form_errors_text
 from core.shop import current_shop
+from storefront.models import Order
+from storefront.orders.visitor import order_for_visitor
 
-from .forms import InvoiceRequestForm, ReturnRequestForm, ReviewForm, form_errors_text
-from .models import Order
-from .reviews import review_create
-from .views import _order_for_visitor
+from .forms import InvoiceRequestForm, ReturnRequestForm
 
 
 def _errors(exc: ValidationError) -> str:
@@ -29,7 +29,7 @@ def _errors(exc: ValidationError) -> str:
 
 @require_POST
 def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
-    order = _order_for_visitor(request, number)
+    order = order_for_visitor(request, number)
     form = ReturnRequestForm(
         request.POST, lines=[(line.pk, line.title) for line in order.lines.all()]
     )
@@ -57,7 +57,7 @@ def return_request_view(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def return_shipment_view(request: HttpRequest, number: str, case_id: int) -> HttpResponse:
     """The buyer's return parcel: carrier and tracking number, for one return of her order."""
-    order = _order_for_visitor(request, number)
+    order = order_for_visitor(request, number)
     case = return_case_for_order(tenant=current_shop(), order_number=order.number, pk=case_id)
     if case is None:
         raise Http404
@@ -101,7 +101,7 @@ def invoice_lines_for(order: Order) -> list[InvoiceLine]:
 
 @require_POST
 def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
-    order = _order_for_visitor(request, number)
+    order = order_for_visitor(request, number)
     if order.status != Order.Status.PAID:
         messages.error(request, _("An invoice can be requested once the order is paid."))
         return redirect("storefront:order_detail", number=number)
@@ -122,26 +122,4 @@ def invoice_request_view(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, _errors(exc))
     else:
         messages.success(request, _("Invoice requested. We e-mail it to you when it is ready."))
-    return redirect("storefront:order_detail", number=number)
-
-
-@require_POST
-def review_create_view(request: HttpRequest, number: str) -> HttpResponse:
-    order = _order_for_visitor(request, number)
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form_errors_text(form))
-        return redirect("storefront:order_detail", number=number)
-    try:
-        review_create(
-            order=order,
-            line_id=form.cleaned_data["line"],
-            rating=form.cleaned_data["rating"],
-            text=form.cleaned_data["text"],
-            photos=request.FILES.getlist("photos"),
-        )
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, _("Thank you for your review!"))
     return redirect("storefront:order_detail", number=number)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from billing.fulfilment.models import SupplierOrder
@@ -19,8 +19,7 @@ from catalog.models import Product
 from catalog.uploads import image_check
 from core.shop import current_shop_id
 from core.text import text_validate
-
-from .models import Order, Review, ReviewPhoto
+from storefront.models import Order, Review, ReviewPhoto
 
 MAX_PHOTOS = 3
 
@@ -89,20 +88,3 @@ def review_set_hidden(*, review: Review, hidden: bool) -> Review:
         product_id=review.line.sku.product_id, rating=review.rating, sign=-1 if hidden else 1
     )
     return review
-
-
-def listing_rating(*, listing_id: int) -> dict:
-    """This shop's visible reviews of a listing: {"average": 4.5 | None, "count": n}."""
-    row = Review.objects.filter(listing_id=listing_id, is_hidden=False).aggregate(
-        average=Avg("rating"), count=Count("id")
-    )
-    average = round(row["average"], 1) if row["average"] is not None else None
-    return {"average": average, "count": row["count"]}
-
-
-def listing_reviews(*, listing_id: int, limit: int = 10) -> list[Review]:
-    return list(
-        Review.objects.filter(listing_id=listing_id, is_hidden=False)
-        .select_related("fan")
-        .prefetch_related("photos")[:limit]
-    )

@@ -13,11 +13,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from catalog.selectors import shipping_fee_fen
-
-from .pricing import lines_price
+from storefront.pricing import lines_price
 
 if TYPE_CHECKING:
-    from .models import ListingItem
+    from storefront.models import ListingItem
 
 
 def delivery_fees(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import secrets
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
-from .models import Order, ShareLink
+from storefront.models import Order, ShareLink
+
+# The session key that remembers the share link a visitor came through, for her checkout.
+SESSION_SHARE = "storefront_share"
 
 # Letters and digits only: a share code travels through chat apps that cut links at "-" or "_".
 _CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -31,3 +35,11 @@ def share_links_ensure(*, order: Order) -> list[ShareLink]:
                 link = ShareLink.objects.get(listing_id=listing_id, sharer_id=order.fan_id)
         links.append(link)
     return links
+
+
+def share_visit(*, code: str, counted: bool) -> ShareLink | None:
+    """The share link with CODE; its visit count goes up unless this visit was COUNTED already."""
+    share = ShareLink.objects.filter(code=code).first()
+    if share is not None and not counted:
+        ShareLink.objects.filter(pk=share.pk).update(visits=F("visits") + 1)
+    return share

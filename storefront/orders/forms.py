@@ -1,4 +1,4 @@
-"""Buyer-facing forms. They parse and validate; prices never come from a form.
+"""Cart, checkout and order look-up forms. They parse and validate; prices never come from a form.
 
 Every form mixes in core.forms.SafeFormMixin: forged characters and impossible numbers are form
 errors, never a 500 and never a row.
@@ -6,16 +6,14 @@ errors, never a 500 and never a row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.contact import contact_parse, mobile_normalise
 from core.forms import SafeFormMixin
 
-from .orders import MAX_QUANTITY, Buyer
 from .regions import PROVINCES, cities_of, city_in, district_in, districts_of
+from .services import MAX_QUANTITY, Buyer
 
 
 class CartAddForm(SafeFormMixin, forms.Form):
@@ -44,7 +42,7 @@ class CheckoutForm(SafeFormMixin, forms.Form):
 
     The recipient's mobile is asked once: unless the buyer gives an e-mail or another mobile
     for updates, it is also the order's contact (the number she finds her order with). City
-    and district are picked from China's divisions (storefront.regions) and checked against
+    and district are picked from China's divisions (storefront.orders.regions) and checked against
     the chosen province and city here, whatever the browser sent.
     """
 
@@ -166,107 +164,3 @@ class OrderLookupForm(SafeFormMixin, forms.Form):
 
     def clean_phone(self) -> str:
         return _mobile(self.cleaned_data["phone"])
-
-
-class ContactForm(SafeFormMixin, forms.Form):
-    """A returning buyer asks for a sign-in code: the contact, as on the checkout form."""
-
-    contact = CheckoutForm.base_fields["contact"]
-    clean_contact = CheckoutForm.clean_contact
-
-
-class CodeForm(SafeFormMixin, forms.Form):
-    code = forms.RegexField(
-        label=_("Code"),
-        regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": _("The code is six digits.")},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
-    )
-
-
-# --- after the sale: returns, invoices, reviews --------------------------------------------------
-
-RETURN_COUNT_ERROR = _("Enter how many to return as a whole number.")
-
-
-class ReturnRequestForm(SafeFormMixin, forms.Form):
-    """How many of each order line to send back (fields return_<line id>) and why, optionally.
-
-    Only the counts are checked here; what may still be returned is billing's rule.
-    """
-
-    reason = forms.CharField(label=_("Reason (optional)"), max_length=300, required=False)
-
-    def __init__(self, *args: object, lines: Sequence[tuple[int, str]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for line_id, title in lines:
-            self.fields[f"return_{line_id}"] = forms.IntegerField(
-                label=title,
-                min_value=0,
-                max_value=MAX_QUANTITY,
-                required=False,
-                error_messages={"invalid": RETURN_COUNT_ERROR, "min_value": RETURN_COUNT_ERROR},
-            )
-        self.fields_make_safe()
-
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if not self.errors and not self.items():
-            raise forms.ValidationError(_("Choose what to return."), code="nothing")
-        return data
-
-    def items(self) -> list[tuple[int, int]]:
-        """(line id, quantity) for each line with a count above zero."""
-        return [
-            (int(name.removeprefix("return_")), quantity)
-            for name, quantity in self.cleaned_data.items()
-            if name.startswith("return_") and quantity
-        ]
-
-
-class InvoiceRequestForm(SafeFormMixin, forms.Form):
-    """A 发票 request; what a title and a taxpayer ID must be is billing's rule."""
-
-    title = forms.CharField(label=_("Invoice title"), max_length=100)
-    taxpayer_id = forms.CharField(label=_("Taxpayer ID"), max_length=30, required=False)
-    email = forms.EmailField(label=_("E-mail for the invoice"), max_length=254)
-
-
-RATING_ERROR = _("Give a rating from 1 to 5 stars.")
-
-
-class ReviewForm(SafeFormMixin, forms.Form):
-    """A review of one order line; photos come from request.FILES and are checked by the service."""
-
-    line = forms.IntegerField(
-        label=_("Item"),
-        min_value=1,
-        error_messages={
-            key: _("There is no such item in this order.")
-            for key in ("required", "invalid", "min_value", "max_value")
-        },
-    )
-    rating = forms.IntegerField(
-        label=_("Rating"),
-        min_value=1,
-        max_value=5,
-        error_messages={
-            key: RATING_ERROR for key in ("required", "invalid", "min_value", "max_value")
-        },
-    )
-    text = forms.CharField(
-        label=_("Your review"), max_length=500, required=False, widget=forms.Textarea
-    )
-
-
-def form_errors_text(form: forms.Form) -> str:
-    """All of FORM's errors in one line for a flash message: "label: error" per field."""
-    parts: list[str] = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = str(field.label) if field is not None and field.label else ""
-        for error in errors:
-            if label:
-                error = _("%(label)s: %(error)s") % {"label": label, "error": error}
-            parts.append(str(error))
-    return " ".join(parts)

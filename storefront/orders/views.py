@@ -1,11 +1,10 @@
-"""Buyer pages of a shop: cart, checkout, order status and lookup, share links. Thin views."""
+"""Buyer pages of a shop: cart, checkout, order status and lookup. Thin views."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,6 +16,10 @@ from billing.models import Provider
 from billing.payments.registry import providers
 from core.clients import client_bucket, rate_limited
 from core.money import yuan
+from core.qr import qr_svg
+from storefront.models import Order
+from storefront.pricing import lines_price
+from storefront.sharing.services import SESSION_SHARE, share_links_ensure
 
 from . import selectors
 from .cart import (
@@ -30,32 +33,12 @@ from .cart import (
     cart_wants,
 )
 from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
-from .models import Order, ShareLink
-from .orders import OutOfStock, Want, order_payment_start, order_place, order_quote
 from .paying import cart_refill, order_cancel, order_payment_check
-from .pricing import lines_price
-from .qr import qr_svg
 from .regions import PROVINCES
-from .sharing import share_links_ensure
+from .services import OutOfStock, Want, order_payment_start, order_place, order_quote
+from .visitor import order_for_visitor, orders_allow
 
-SESSION_ORDERS = "storefront_orders"
 SESSION_BUY_NOW = "storefront_buy_now"
-SESSION_SHARE = "storefront_share"
-
-
-def _orders_allow(request: HttpRequest, number: str) -> None:
-    numbers = [n for n in request.session.get(SESSION_ORDERS, []) if n != number]
-    request.session[SESSION_ORDERS] = [number, *numbers][:20]
-
-
-def _order_for_visitor(request: HttpRequest, number: str) -> Order:
-    """The order, if this visitor placed it or looked it up; otherwise a 404 (no hint)."""
-    if number not in request.session.get(SESSION_ORDERS, []):
-        raise Http404
-    order = selectors.order_get(number=number)
-    if order is None:
-        raise Http404
-    return order
 
 
 def _cart_response(request: HttpRequest, response: HttpResponse, token: str) -> HttpResponse:
@@ -121,7 +104,7 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     )
     return TemplateResponse(
         request,
-        "storefront/cart.html",
+        "storefront/orders/cart.html",
         {
             "rows": [(ln, priced.line(ln.item_id)) for ln in lines],
             "goods_fen": priced.goods_fen,
@@ -172,7 +155,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            _orders_allow(request, order.number)
+            orders_allow(request, order.number)
             if buy_now:
                 request.session.pop(SESSION_BUY_NOW, None)
             else:
@@ -180,7 +163,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             return _pay_redirect(request, order)
     return TemplateResponse(
         request,
-        "storefront/checkout.html",
+        "storefront/orders/checkout.html",
         {
             "form": form,
             "quote": quote,
@@ -273,21 +256,21 @@ def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
 @require_GET
 def order_scan_view(request: HttpRequest, number: str) -> HttpResponse:
     """Scan-to-pay: the provider's code as a QR image; the page refreshes until paid."""
-    order = _order_for_visitor(request, number)
+    order = order_for_visitor(request, number)
     order_payment_check(order=order)  # the page refreshes while she scans: paid yet?
     payment = selectors.payment_open_for(order=order)
     if not selectors.order_progress(order=order).payable or payment is None:
         return redirect("storefront:order_detail", number=number)
     return TemplateResponse(
         request,
-        "storefront/order_scan.html",
+        "storefront/orders/order_scan.html",
         {"order": order, "qr_svg": qr_svg(payment.checkout_url)},
     )
 
 
 @require_POST
 def order_pay_view(request: HttpRequest, number: str) -> HttpResponse:
-    return _pay_redirect(request, _order_for_visitor(request, number))
+    return _pay_redirect(request, order_for_visitor(request, number))
 
 
 PAYING_CHECKS = 6  # the order page checks a payment this many times, 3 s apart, then stops
@@ -295,7 +278,7 @@ PAYING_CHECKS = 6  # the order page checks a payment this many times, 3 s apart,
 
 @require_GET
 def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
-    order = _order_for_visitor(request, number)
+    order = order_for_visitor(request, number)
     # Back from the pay page (?paying=N): ask the provider rather than wait for its notification,
     # so the page can say "paid" or "not paid" at once. When that is not known yet the page
     # checks again a few times (N counts them), then says what it knows.
@@ -310,14 +293,14 @@ def order_detail_view(request: HttpRequest, number: str) -> HttpResponse:
             (link, request.build_absolute_uri(reverse("storefront:share", args=[link.code])))
             for link in share_links_ensure(order=order)
         ]
-    return TemplateResponse(request, "storefront/order_detail.html", context)
+    return TemplateResponse(request, "storefront/orders/order_detail.html", context)
 
 
 @require_POST
 def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
     """The buyer cancels her unpaid order: stock goes back and the goods back into her cart,
     so she can change the order and check out again."""
-    order, cancelled = order_cancel(order=_order_for_visitor(request, number))
+    order, cancelled = order_cancel(order=order_for_visitor(request, number))
     if not cancelled:  # paid meanwhile, or closed already: the order page says which
         return redirect("storefront:order_detail", number=number)
     cart = cart_find(request.COOKIES.get(COOKIE)) or cart_create()
@@ -342,24 +325,13 @@ def order_lookup_view(request: HttpRequest) -> HttpResponse:
                 number=form.cleaned_data["number"], phone=form.cleaned_data["phone"]
             )
             if order is not None:
-                _orders_allow(request, order.number)
+                orders_allow(request, order.number)
                 return redirect("storefront:order_detail", number=order.number)
             error = _("No order matches this number and mobile number.")
             status = 404
     return TemplateResponse(
-        request, "storefront/order_lookup.html", {"form": form, "error": error}, status=status
+        request,
+        "storefront/orders/order_lookup.html",
+        {"form": form, "error": error},
+        status=status,
     )
-
-
-@require_GET
-def share_visit_view(request: HttpRequest, code: str) -> HttpResponse:
-    """A visit through a buyer's share link: count it, remember it, show the product."""
-    share = ShareLink.objects.filter(code=code).select_related("listing").first()
-    if share is None:
-        raise Http404
-    seen = request.session.get("storefront_share_seen", [])
-    if code not in seen:
-        ShareLink.objects.filter(pk=share.pk).update(visits=F("visits") + 1)
-        request.session["storefront_share_seen"] = [code, *seen][:50]
-    request.session[SESSION_SHARE] = code
-    return redirect(selectors.listing_url(share.listing_id))

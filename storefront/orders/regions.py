@@ -13,7 +13,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "static/storefront/china-divisions.json"
+DATA = Path(__file__).resolve().parent.parent / "static/storefront/china-divisions.json"
 
 PROVINCES: tuple[str, ...] = (
     "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏",

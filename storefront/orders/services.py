@@ -34,9 +34,9 @@ from billing.models import Payment
 from billing.services import payment_create, payment_expire
 from catalog.services.stock import sku_stock_release, sku_stock_reserve
 from core.shop import current_schema, current_shop, in_shop
+from storefront.models import Fan, ListingItem, Order, OrderLine, ShareLink
+from storefront.pricing import lines_price
 
-from .models import Fan, ListingItem, Order, OrderLine, ShareLink
-from .pricing import lines_price
 from .selectors import payment_open_for
 from .shipping import delivery_fees
 

@@ -1,37 +1,10 @@
-"""Buyers, carts, orders and share links of one shop (tenant schema; imported by models.py)."""
+"""Carts and orders of one shop (tenant schema; registered through storefront/models.py)."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-
-
-class Fan(models.Model):
-    """A buyer of this shop, recognised by mobile number or e-mail (per shop, never shared)."""
-
-    mobile = models.CharField(_("mobile number"), max_length=11, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    name = models.CharField(_("name"), max_length=50, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("fan")
-        verbose_name_plural = _("fans")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mobile"], condition=~Q(mobile=""), name="storefront_fan_unique_mobile"
-            ),
-            models.UniqueConstraint(
-                fields=["email"], condition=~Q(email=""), name="storefront_fan_unique_email"
-            ),
-            models.CheckConstraint(
-                condition=~Q(mobile="") | ~Q(email=""), name="storefront_fan_has_contact"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name or self.mobile or self.email
 
 
 class Cart(models.Model):
@@ -61,27 +34,6 @@ class CartLine(models.Model):
         return f"{self.item_id} × {self.quantity}"
 
 
-class ShareLink(models.Model):
-    """A buyer's link to a listing: visits and orders through it are attributed to her.
-
-    Single level: the sharer may be rewarded with a coupon; nothing here ever pays cash.
-    """
-
-    code = models.CharField(max_length=16, unique=True)
-    listing = models.ForeignKey("storefront.Listing", on_delete=models.CASCADE, related_name="+")
-    sharer = models.ForeignKey(Fan, on_delete=models.CASCADE, related_name="share_links")
-    visits = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["listing", "sharer"], name="storefront_share_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.code
-
-
 class Order(models.Model):
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", _("awaiting payment")
@@ -94,7 +46,7 @@ class Order(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT
     )
-    fan = models.ForeignKey(Fan, on_delete=models.PROTECT, related_name="orders")
+    fan = models.ForeignKey("storefront.Fan", on_delete=models.PROTECT, related_name="orders")
     contact_mobile = models.CharField(_("mobile number"), max_length=11, blank=True)
     contact_email = models.EmailField(_("e-mail"), blank=True)
     recipient = models.CharField(_("recipient"), max_length=50)
@@ -109,7 +61,11 @@ class Order(models.Model):
     total_fen = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="CNY")
     share_link = models.ForeignKey(
-        ShareLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+        "storefront.ShareLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
     )
     pay_deadline = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clients import client_bucket, rate_limited
 from core.shop import current_shop, in_shop
+from storefront.models import Order
 
 from .codes import CodesLimited, code_request, code_verify
 from .forms import CodeForm, ContactForm
-from .models import Order
 
 SESSION_FAN = "storefront_fan"
 SESSION_CONTACT = "storefront_code_contact"
@@ -46,7 +46,9 @@ def code_request_view(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SESSION_CONTACT] = value
             return redirect("storefront:code_verify")
-    return TemplateResponse(request, "storefront/code_request.html", {"form": form}, status=status)
+    return TemplateResponse(
+        request, "storefront/fans/code_request.html", {"form": form}, status=status
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,9 +78,12 @@ def code_verify_view(request: HttpRequest) -> HttpResponse:
             request.session[SESSION_FAN] = fan.pk
             orders = list(Order.objects.filter(fan=fan).order_by("-created_at")[:20])
             request.session["storefront_orders"] = [o.number for o in orders]
-            return TemplateResponse(request, "storefront/my_orders.html", {"orders": orders})
+            return TemplateResponse(request, "storefront/fans/my_orders.html", {"orders": orders})
     return TemplateResponse(
-        request, "storefront/code_verify.html", {"form": form, "contact": contact}, status=status
+        request,
+        "storefront/fans/code_verify.html",
+        {"form": form, "contact": contact},
+        status=status,
     )
 
 

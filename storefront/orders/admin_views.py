@@ -1,4 +1,4 @@
-"""The creator's orders and reviews in her shop's Wagtail admin.
+"""The creator's orders in her shop's Wagtail admin.
 
 Orders carry buyers' mobile numbers and addresses: only roles with storefront.view_orders see
 them (owner, customer service); hiding reviews needs storefront.manage_reviews. Supply prices
@@ -7,20 +7,17 @@ on the order page are money (storefront.view_money): customer service does not s
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from core.shop import current_shop
+from storefront.models import Order
+from storefront.team.access import perm_required
+from storefront.team.roles import VIEW_MONEY, VIEW_ORDERS
 
-from .models import Order, Review
-from .reviews import review_set_hidden
 from .selectors import order_get, order_page_context, orders_for_admin
-from .team.access import perm_required
-from .team.roles import MANAGE_REVIEWS, VIEW_MONEY, VIEW_ORDERS
 
 PAGE_SIZE = 30
 
@@ -63,22 +60,3 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         }
     )
     return TemplateResponse(request, "storefront/admin/order_detail.html", context)
-
-
-@perm_required(MANAGE_REVIEWS)
-def reviews_index(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        review = get_object_or_404(Review, pk=request.POST.get("review") or 0)
-        hidden = request.POST.get("hidden") == "1"
-        review_set_hidden(review=review, hidden=hidden)
-        messages.success(request, _("Review hidden.") if hidden else _("Review shown again."))
-        return redirect(request.get_full_path())
-    reviews = Review.objects.select_related("fan", "listing").prefetch_related("photos")
-    if request.GET.get("hidden") == "1":
-        reviews = reviews.filter(is_hidden=True)
-    page = Paginator(reviews, PAGE_SIZE).get_page(request.GET.get("page"))
-    return TemplateResponse(
-        request,
-        "storefront/admin/reviews_index.html",
-        {"page_title": _("Reviews"), "header_icon": "pick", "page": page},
-    )

@@ -1,0 +1,13 @@
+"""A returning fan signs in with a code sent to her mobile or e-mail."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("me/code/", views.code_request_view, name="code_request"),
+    path("me/verify/", views.code_verify_view, name="code_verify"),
+    path("me/signout/", views.signout_view, name="signout"),
+]

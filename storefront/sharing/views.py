@@ -1,0 +1,25 @@
+"""A visit through a buyer's share link."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET
+
+from storefront.selectors import listing_url
+
+from .services import SESSION_SHARE, share_visit
+
+
+@require_GET
+def share_visit_view(request: HttpRequest, code: str) -> HttpResponse:
+    """Count the visit (once per session and link), remember the link for checkout, and show
+    the product."""
+    seen = request.session.get("storefront_share_seen", [])
+    share = share_visit(code=code, counted=code in seen)
+    if share is None:
+        raise Http404
+    if code not in seen:
+        request.session["storefront_share_seen"] = [code, *seen][:50]
+    request.session[SESSION_SHARE] = code
+    return redirect(listing_url(share.listing_id))
