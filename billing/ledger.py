@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -383,6 +383,21 @@ class CaptureLine:
     # The supplier's delivery charge the buyer paid for this line (put a per-supplier charge on
     # one of its lines); it is owed to the supplier in full.
     shipping_fen: int = 0
+    # Coupon discounts on this line (whole line, fen): what the creator's own coupon took off
+    # (comes out of her commission, at most `creator_discount_cap_fen`) and what a platform
+    # coupon took off (the platform's marketing expense). The buyer paid retail × qty − both.
+    creator_discount_fen: int = 0
+    platform_discount_fen: int = 0
+
+
+def creator_discount_cap_fen(lines: Sequence[CaptureLine]) -> list[int]:
+    """Per line of LINES, the most a creator-funded coupon may take off it: her commission.
+
+    The fee is computed on the list-price goods (see capture_split), so a coupon changes no one's
+    share but its funder's; the cap is the line's commission with no discount at all.
+    """
+    plain = [replace(ln, creator_discount_fen=0, platform_discount_fen=0) for ln in lines]
+    return [split.commission_fen for split in capture_split(lines=plain)]
 
 
 def capture_key(payment: Payment) -> str:

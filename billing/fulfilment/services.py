@@ -94,6 +94,10 @@ class FulfilmentLine:
     fee_fen: int
     commission_fen: int
     return_days: int = RETURN_DAYS
+    # Coupon discounts on the whole line (fen), as on billing.ledger.CaptureLine: the buyer paid
+    # retail × quantity − both; commission_fen is already net of creator_discount_fen.
+    creator_discount_fen: int = 0
+    platform_discount_fen: int = 0
 
 
 def return_days_for(*, product: Product) -> int:
