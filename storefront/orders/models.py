@@ -111,11 +111,22 @@ class OrderLine(models.Model):
     # The supplier's delivery charge, carried on the first line of each (supplier, template).
     shipping_fen = models.PositiveIntegerField(default=0)
     return_days = models.PositiveSmallIntegerField(default=7)
+    # Coupon discounts on the whole line (all its units), by who funds them (storefront/pricing.py
+    # allocates an order's coupon to its lines). Stored per line so a return reverses exactly.
+    creator_discount_fen = models.PositiveIntegerField(default=0)
+    platform_discount_fen = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="storefront_orderline_qty"),
+            models.CheckConstraint(
+                condition=Q(
+                    creator_discount_fen__lte=models.F("retail_price_fen") * models.F("quantity")
+                    - models.F("platform_discount_fen")
+                ),
+                name="storefront_orderline_discount_le_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,4 +134,14 @@ class OrderLine(models.Model):
 
     @property
     def amount_fen(self) -> int:
+        """The line at list price (all its units), before coupons."""
         return self.retail_price_fen * self.quantity
+
+    @property
+    def discount_fen(self) -> int:
+        return self.creator_discount_fen + self.platform_discount_fen
+
+    @property
+    def paid_fen(self) -> int:
+        """What the buyer paid for the line's goods: list price less both coupons."""
+        return self.amount_fen - self.discount_fen
