@@ -61,6 +61,7 @@ SHARED_APPS = [
     "billing.fulfilment",
     "billing.payouts",
     "billing.documents",
+    "billing.coupons",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
