@@ -78,6 +78,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "storefront",
+    "storefront.analytics",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -361,6 +362,12 @@ VSTORE_PAYMENT_CAPTURED_HOOK = env.str(
 VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
     "VSTORE_PRICE_TERMS_CHANGED_HOOK", "storefront.hooks.price_terms_changed"
 )
+# Dotted path of `order_refunded(*, tenant_id, order_number, fully) -> None`, run after the commit
+# that marks a refund of a shop order succeeded (billing.services.order_refunded_hook_run); FULLY
+# when every fen paid has gone back. Must be idempotent. Empty: refunds are only logged.
+VSTORE_ORDER_REFUNDED_HOOK = env.str(
+    "VSTORE_ORDER_REFUNDED_HOOK", "storefront.hooks.order_refunded"
+)
 
 # Dotted path of `order_contact(order_number) -> (email, mobile) | None`, run in the shop's schema:
 # fulfilment tells the buyer of a shipment through it (billing does not import storefront).
@@ -443,6 +450,12 @@ VSTORE_SMS_SENDER = env.str("VSTORE_SMS_SENDER", "storefront.fans.codes.ConsoleS
 CELERY_BEAT_SCHEDULE["orders-expire"] = {
     "task": "storefront.tasks.orders_expire_sweep_task",
     "schedule": 60.0,
+}
+# Rewards for sharing: sharers whose friends' orders are past their return windows get the
+# shop's share-reward coupon (storefront.sharing.rewards; idempotent, so hourly is plenty).
+CELERY_BEAT_SCHEDULE["sharing-rewards"] = {
+    "task": "storefront.sharing.tasks.sharing_rewards_grant_task",
+    "schedule": crontab(minute=17),
 }
 
 # --- payouts (billing.payouts) ------------------------------------------------------------------
