@@ -59,7 +59,7 @@ class AccountRef:
 
     Use the constructors: AccountRef.platform_revenue(), .clearing("sandbox"),
     .supplier_payable(supplier_id), .commission_pending(tenant_id), .commission_available(…),
-    .refunds_payable("sandbox").
+    .refunds_payable("sandbox"), .platform_marketing().
     """
 
     kind: str
@@ -92,6 +92,11 @@ class AccountRef:
     @classmethod
     def refunds_payable(cls, provider: str, currency: str = "CNY") -> AccountRef:
         return cls(AccountKind.REFUNDS_PAYABLE.value, currency, provider=provider)
+
+    @classmethod
+    def platform_marketing(cls, currency: str = "CNY") -> AccountRef:
+        """The platform's marketing expense: what its own coupons took off orders (debited)."""
+        return cls(AccountKind.PLATFORM_MARKETING.value, currency)
 
     @classmethod
     def supplier_payable(cls, supplier_id: int, currency: str = "CNY") -> AccountRef:
@@ -415,11 +420,45 @@ def fee_fen(*, goods_fen: int, take_rate_bp: int) -> int:
 
 @dataclass(frozen=True)
 class LineSplit:
-    """One capture line's share of the order's money (fen, the line's whole quantity)."""
+    """One capture line's share of the order's money (fen, the line's whole quantity).
+
+    supply_fen + fee_fen + commission_fen + creator_discount_fen is the line's list price ×
+    quantity + shipping; the buyer paid that less both discounts (`paid_fen`, shipping included).
+    """
 
     supply_fen: int  # supply price × quantity + the line's shipping: owed to the supplier
     fee_fen: int  # its share of the platform fee
-    commission_fen: int  # the creator's commission on it
+    commission_fen: int  # the creator's commission on it, net of her own coupon
+    creator_discount_fen: int = 0  # her coupon's share: out of her commission
+    platform_discount_fen: int = 0  # the platform coupon's share: platform marketing expense
+
+    @property
+    def paid_fen(self) -> int:
+        """What the buyer paid for the line (its shipping included)."""
+        return self.supply_fen + self.fee_fen + self.commission_fen - self.platform_discount_fen
+
+
+def _lines_check(lines: Sequence[CaptureLine]) -> None:
+    """Refuse malformed capture lines before any figure is computed from them."""
+    for line in lines:
+        numbers = (
+            line.quantity,
+            line.supply_price_fen,
+            line.retail_price_fen,
+            line.shipping_fen,
+            line.creator_discount_fen,
+            line.platform_discount_fen,
+        )
+        if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in numbers):
+            raise LedgerError(f"capture line {line}: quantities and prices are fen, not negative")
+        if line.quantity == 0:
+            raise LedgerError(f"capture line {line}: quantity must be at least 1")
+        if line.supply_price_fen > line.retail_price_fen:
+            raise LedgerError(f"capture line {line}: sold below the supply price")
+        if line.creator_discount_fen + line.platform_discount_fen > (
+            line.retail_price_fen * line.quantity
+        ):
+            raise LedgerError(f"capture line {line}: discounts exceed the line's price")
 
 
 def capture_split(
@@ -431,7 +470,15 @@ def capture_split(
     margin by largest remainder, so the shares sum exactly to the fee capture_post posts and no
     line's fee exceeds its own margin. Returns and settlement work per line from these figures;
     summing them gives back the capture entry to the fen.
+
+    The fee rule with coupons: the fee is on the goods at their list prices (before any coupon),
+    so a coupon moves money from its funder alone. A creator's coupon comes out of her
+    commission on the line (margin − fee share − her discount), and may take at most all of it
+    (`creator_discount_cap_fen`): a larger one raises LedgerError, never a negative commission.
+    A platform coupon changes no one's share; the platform pays it as marketing expense, also
+    when it exceeds the fee. The supplier gets its full supply price either way.
     """
+    _lines_check(lines)
     rate = settings.VSTORE_PLATFORM_TAKE_RATE_BP if take_rate_bp is None else take_rate_bp
     margins = [(ln.retail_price_fen - ln.supply_price_fen) * ln.quantity for ln in lines]
     goods = sum(ln.retail_price_fen * ln.quantity for ln in lines)
@@ -445,14 +492,24 @@ def capture_split(
             shares[i] += 1
     else:
         shares = [0] * len(lines)
-    return [
-        LineSplit(
-            supply_fen=ln.supply_price_fen * ln.quantity + ln.shipping_fen,
-            fee_fen=share,
-            commission_fen=margin - share,
+    splits = []
+    for ln, margin, share in zip(lines, margins, shares, strict=True):
+        commission = margin - share - ln.creator_discount_fen
+        if commission < 0:
+            raise LedgerError(
+                f"capture line {ln}: the creator's coupon takes {ln.creator_discount_fen} fen, "
+                f"more than her commission of {margin - share} fen on the line"
+            )
+        splits.append(
+            LineSplit(
+                supply_fen=ln.supply_price_fen * ln.quantity + ln.shipping_fen,
+                fee_fen=share,
+                commission_fen=commission,
+                creator_discount_fen=ln.creator_discount_fen,
+                platform_discount_fen=ln.platform_discount_fen,
+            )
         )
-        for ln, margin, share in zip(lines, margins, shares, strict=True)
-    ]
+    return splits
 
 
 def capture_post(
@@ -464,14 +521,17 @@ def capture_post(
     """Post the entry for a captured PAYMENT of an order made of LINES; once per payment.
 
         debit  payment clearing (the payment's provider)   the amount paid
+        debit  platform marketing expense                  Σ platform-funded discounts
         credit each supplier's payable                     Σ supply price × qty + its shipping
-        credit the selling shop's commission (pending)     retail − supply − platform fee
+        credit the selling shop's commission (pending)     retail − supply − fee − her coupons
         credit platform revenue                            the fee
 
-    The fee is TAKE_RATE_BP (default settings.VSTORE_PLATFORM_TAKE_RATE_BP) of the goods' retail
-    total (`fee_fen`), at most the creator's margin, so her commission is never negative. Single
-    level: the commission goes to the selling shop (payment.tenant) and to no one else.
-    Raises LedgerError if the payment is not captured or its amount is not the lines' total.
+    The fee is TAKE_RATE_BP (default settings.VSTORE_PLATFORM_TAKE_RATE_BP) of the goods' list
+    price total (`fee_fen`, before coupons: see capture_split for the rule), at most the
+    creator's margin, so her commission is never negative; her own coupon on a line may take
+    at most her commission on it (LedgerError otherwise). Single level: the commission goes to
+    the selling shop (payment.tenant) and to no one else. Raises LedgerError if the payment is
+    not captured or its amount is not the lines' total less their discounts.
     """
     key = capture_key(payment)
     # A retry after the take rate changed must return the first entry, not a conflict.
@@ -489,39 +549,35 @@ def capture_post(
     rate = settings.VSTORE_PLATFORM_TAKE_RATE_BP if take_rate_bp is None else take_rate_bp
     if not isinstance(rate, int) or not 0 <= rate <= 10_000:
         raise LedgerError(f"take rate must be 0..10000 basis points, not {rate!r}")
+    splits = capture_split(lines=lines, take_rate_bp=rate)
 
     payable: defaultdict[int, int] = defaultdict(int)
-    goods = supply = shipping = 0
-    for line in lines:
-        numbers = (line.quantity, line.supply_price_fen, line.retail_price_fen, line.shipping_fen)
-        if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in numbers):
-            raise LedgerError(f"capture line {line}: quantities and prices are fen, not negative")
-        if line.quantity == 0:
-            raise LedgerError(f"capture line {line}: quantity must be at least 1")
-        if line.supply_price_fen > line.retail_price_fen:
-            raise LedgerError(f"capture line {line}: sold below the supply price")
-        goods += line.retail_price_fen * line.quantity
-        supply += line.supply_price_fen * line.quantity
-        shipping += line.shipping_fen
-        payable[line.supplier_id] += line.supply_price_fen * line.quantity + line.shipping_fen
-    if goods + shipping != payment.amount:
+    for line, split in zip(lines, splits, strict=True):
+        payable[line.supplier_id] += split.supply_fen
+    paid = sum(split.paid_fen for split in splits)
+    if paid != payment.amount:
+        goods = sum(ln.retail_price_fen * ln.quantity for ln in lines)
+        shipping = sum(ln.shipping_fen for ln in lines)
+        off = sum(ln.creator_discount_fen + ln.platform_discount_fen for ln in lines)
         raise LedgerError(
             f"payment {payment.out_trade_no} is {payment.amount} fen but its lines total "
-            f"{goods + shipping} fen (goods {goods} + shipping {shipping})"
+            f"{paid} fen (goods {goods} + shipping {shipping} − coupons {off})"
         )
-    margin = goods - supply
-    fee = min(fee_fen(goods_fen=goods, take_rate_bp=rate), margin)
+    fee = sum(split.fee_fen for split in splits)
+    commission = sum(split.commission_fen for split in splits)
+    marketing = sum(split.platform_discount_fen for split in splits)
     currency = payment.currency
     entry_lines: list[Line] = [(AccountRef.clearing(payment.provider, currency), payment.amount)]
+    if marketing:
+        entry_lines.append((AccountRef.platform_marketing(currency), marketing))
     entry_lines += [
         (AccountRef.supplier_payable(supplier_id, currency), -owed)
         for supplier_id, owed in sorted(payable.items())
         if owed
     ]
-    if margin - fee:
-        entry_lines.append(
-            (AccountRef.commission_pending(payment.tenant_id, currency), fee - margin)
-        )
+    if commission:
+        shop = AccountRef.commission_pending(payment.tenant_id, currency)
+        entry_lines.append((shop, -commission))
     if fee:
         entry_lines.append((AccountRef.platform_revenue(currency), -fee))
     return entry_post(

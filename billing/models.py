@@ -207,6 +207,9 @@ class AccountKind(models.TextChoices):
     REFUNDS_PAYABLE = "refunds_payable", _("refunds payable")
     # What a supplier is owed once the return window of the goods closed: payouts pay this.
     SUPPLIER_AVAILABLE = "supplier_available", _("supplier payable (available)")
+    # What the platform spends on its own coupons (an expense: debited, so its balance is
+    # positive); it may exceed the platform's fee on an order.
+    PLATFORM_MARKETING = "platform_marketing", _("platform marketing expense")
 
 
 # Which owner each kind of account has: exactly one of supplier / tenant / provider, or none.
@@ -218,6 +221,7 @@ ACCOUNT_OWNER = {
     AccountKind.CREATOR_COMMISSION_AVAILABLE: "tenant",
     AccountKind.REFUNDS_PAYABLE: "provider",
     AccountKind.SUPPLIER_AVAILABLE: "supplier",
+    AccountKind.PLATFORM_MARKETING: None,
 }
 
 
