@@ -523,8 +523,12 @@ def capture_post(
         debit  payment clearing (the payment's provider)   the amount paid
         debit  platform marketing expense                  Σ platform-funded discounts
         credit each supplier's payable                     Σ supply price × qty + its shipping
-        credit the selling shop's commission (pending)     retail − supply − fee − her coupons
+        credit the selling shop's commission (pending)     retail − supply − fee
+        debit  the selling shop's commission (pending)     Σ creator-funded discounts
         credit platform revenue                            the fee
+
+    The creator's coupons are their own posting on her pending commission (a debit in a capture
+    entry), so her statement shows what her coupons cost apart from what she earned.
 
     The fee is TAKE_RATE_BP (default settings.VSTORE_PLATFORM_TAKE_RATE_BP) of the goods' list
     price total (`fee_fen`, before coupons: see capture_split for the rule), at most the
@@ -564,7 +568,8 @@ def capture_post(
             f"{paid} fen (goods {goods} + shipping {shipping} − coupons {off})"
         )
     fee = sum(split.fee_fen for split in splits)
-    commission = sum(split.commission_fen for split in splits)
+    creator_coupons = sum(split.creator_discount_fen for split in splits)
+    commission = sum(split.commission_fen for split in splits) + creator_coupons
     marketing = sum(split.platform_discount_fen for split in splits)
     currency = payment.currency
     entry_lines: list[Line] = [(AccountRef.clearing(payment.provider, currency), payment.amount)]
@@ -578,6 +583,8 @@ def capture_post(
     if commission:
         shop = AccountRef.commission_pending(payment.tenant_id, currency)
         entry_lines.append((shop, -commission))
+        if creator_coupons:
+            entry_lines.append((shop, creator_coupons))
     if fee:
         entry_lines.append((AccountRef.platform_revenue(currency), -fee))
     return entry_post(

@@ -183,6 +183,8 @@ def _refund_submit(refund: Refund, *, payment: Payment) -> Refund:
             locked.status = (
                 Refund.Status.SUCCEEDED if result.succeeded else Refund.Status.PROCESSING
             )
+            if locked.status == Refund.Status.SUCCEEDED:
+                _order_refunded_after_commit(locked)
         locked.provider_refund_id = locked.provider_refund_id or result.provider_refund_id
         locked.last_error = ""
         locked.save(update_fields=["status", "provider_refund_id", "last_error", "updated_at"])
@@ -352,6 +354,8 @@ def _on_refund(provider: PaymentProvider, n: Notification) -> Handled:
         if refund.status == Refund.Status.FAILED:
             logger.error("refund %s reported succeeded after failing", refund.out_refund_no)
             return Handled(Outcome.IGNORED, payment)
+        if refund.status != Refund.Status.SUCCEEDED:
+            _order_refunded_after_commit(refund)
         refund.status = Refund.Status.SUCCEEDED
         refund.provider_refund_id = refund.provider_refund_id or n.provider_refund_id
         refund.save(update_fields=["status", "provider_refund_id", "updated_at"])
@@ -512,6 +516,42 @@ def payment_captured_hook_run(*, payment_id: int) -> None:
         )  # fmt: skip
         return
     import_string(path)(payment)
+
+
+def _order_refunded_after_commit(refund: Refund) -> None:
+    # Once per refund: only the move into "succeeded" calls this, under the refund's row lock.
+    transaction.on_commit(partial(order_refunded_hook_run, refund_id=refund.pk), robust=True)
+
+
+def order_refunded_hook_run(*, refund_id: int) -> None:
+    """Tell the shop a refund of one of its orders succeeded, after the commit that said so.
+
+    Calls settings.VSTORE_ORDER_REFUNDED_HOOK, `order_refunded(*, tenant_id, order_number,
+    fully)`, in the public schema (the hook switches into the shop). FULLY is true once every
+    fen paid for the order has gone back (the payment is refunded and none of its refunds is
+    still pending or processing): the shop then gives the order's coupons back. It is called
+    once per successful refund, so a full refund made of several parts may say fully=True
+    more than once (two last parts succeeding together): the hook must be idempotent.
+    A late payment's refund (the order had expired; its coupons went back then) calls nothing.
+    """
+    path = settings.VSTORE_ORDER_REFUNDED_HOOK
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    payment = refund.payment
+    if payment.status == Payment.Status.EXPIRED:
+        return
+    fully = (
+        payment.status == Payment.Status.REFUNDED
+        and not payment.refunds.filter(
+            status__in=(Refund.Status.PENDING, Refund.Status.PROCESSING)
+        ).exists()
+    )
+    if not path:
+        logger.info(
+            "refund %s of %s order %s succeeded (fully: %s); no VSTORE_ORDER_REFUNDED_HOOK",
+            refund.out_refund_no, payment.tenant_id, payment.order_number, fully,
+        )  # fmt: skip
+        return
+    import_string(path)(tenant_id=payment.tenant_id, order_number=payment.order_number, fully=fully)
 
 
 # --- the sandbox provider's own side (what its pay page does) ---------------------------------

@@ -102,7 +102,10 @@ class SupplierOrderLine(models.Model):
 
     fee_fen and commission_fen are the line's whole quantity's shares (billing.ledger
     .capture_split), so supply_price_fen × quantity + shipping_fen + fee_fen + commission_fen
-    is what the capture entry posted for this line, to the fen.
+    is what the capture entry posted for this line, to the fen. The coupon discounts are the
+    line's whole quantity's too: retail × quantity = supply × quantity + fee + commission +
+    creator_discount_fen (commission is net of the creator's coupon), and the buyer paid
+    retail × quantity − creator_discount_fen − platform_discount_fen for the goods.
     """
 
     supplier_order = models.ForeignKey(
@@ -118,6 +121,10 @@ class SupplierOrderLine(models.Model):
     shipping_fen = models.PositiveIntegerField(default=0)
     fee_fen = models.PositiveIntegerField(default=0)
     commission_fen = models.PositiveIntegerField(default=0)
+    # Coupons on the line (fen, whole quantity): the creator's (out of her commission) and the
+    # platform's (its marketing expense). A return reverses them in proportion to the units.
+    creator_discount_fen = models.PositiveIntegerField(default=0)
+    platform_discount_fen = models.PositiveIntegerField(default=0)
     # 7, or 0 when the product's return policy is one of the legal exceptions.
     return_days = models.PositiveSmallIntegerField(default=RETURN_DAYS)
     # Units in return cases that are not rejected or cancelled (requested, received, refunded).
@@ -214,11 +221,16 @@ class ReturnCaseLine(models.Model):
     case = models.ForeignKey(ReturnCase, on_delete=models.PROTECT, related_name="lines")
     line = models.ForeignKey(SupplierOrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
-    refund_fen = models.PositiveBigIntegerField(default=0)  # retail price × quantity
-    # The reversal's shares, fixed when the refund is made (they sum to refund_fen).
+    # What the buyer paid for these units: retail price × quantity less their coupon shares.
+    refund_fen = models.PositiveBigIntegerField(default=0)
+    # The reversal's shares, fixed when the refund is made: supply + fee + commission =
+    # refund + platform discount, and retail × quantity = supply + fee + commission + creator
+    # discount (services._return_figures).
     supply_fen = models.PositiveBigIntegerField(default=0)
     fee_fen = models.PositiveBigIntegerField(default=0)
     commission_fen = models.PositiveBigIntegerField(default=0)
+    creator_discount_fen = models.PositiveBigIntegerField(default=0)
+    platform_discount_fen = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("return line")

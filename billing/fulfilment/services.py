@@ -78,7 +78,8 @@ class FulfilmentLine:
     """One shop order line, with its share of the capture entry (billing.ledger.capture_split).
 
     fee_fen and commission_fen are for the whole quantity; retail × quantity must equal
-    supply × quantity + fee_fen + commission_fen (shipping_fen is owed to the supplier on top).
+    supply × quantity + fee_fen + commission_fen + creator_discount_fen (shipping_fen is owed to
+    the supplier on top; the buyer paid retail × quantity − both discounts for the goods).
     return_days: `return_days_for(product=…)` (7, or 0 for goods excepted by law).
     """
 
@@ -118,15 +119,24 @@ def _line_check(line: FulfilmentLine) -> None:
         line.fee_fen,
         line.commission_fen,
         line.return_days,
+        line.creator_discount_fen,
+        line.platform_discount_fen,
     )
     if not all(_is_fen(n) for n in numbers) or line.quantity == 0:
         raise ValidationError(f"line {line.line_ref}: quantities and amounts are fen, not {line}")
     retail = line.retail_price_fen * line.quantity
-    if retail != line.supply_price_fen * line.quantity + line.fee_fen + line.commission_fen:
+    if retail != (
+        line.supply_price_fen * line.quantity
+        + line.fee_fen
+        + line.commission_fen
+        + line.creator_discount_fen
+    ):
         raise ValidationError(
-            f"line {line.line_ref}: retail {retail} fen is not supply + fee + commission "
-            "(take fee_fen and commission_fen from billing.ledger.capture_split)"
+            f"line {line.line_ref}: retail {retail} fen is not supply + fee + commission + "
+            "the creator's coupon (take the figures from billing.ledger.capture_split)"
         )
+    if line.creator_discount_fen + line.platform_discount_fen > retail:
+        raise ValidationError(f"line {line.line_ref}: its coupons exceed its price")
 
 
 def supplier_orders_create(
@@ -203,6 +213,8 @@ def supplier_orders_create(
                     shipping_fen=line.shipping_fen,
                     fee_fen=line.fee_fen,
                     commission_fen=line.commission_fen,
+                    creator_discount_fen=line.creator_discount_fen,
+                    platform_discount_fen=line.platform_discount_fen,
                     return_days=line.return_days,
                 )
                 for so in orders
@@ -534,12 +546,13 @@ def return_open(
         goods = 0
         for line in lines:
             quantity = wanted[line.line_ref]
+            # What she paid for them, counting the units already being returned as returned
+            # first; return_receive fixes the exact figure in the order returns arrive.
+            paid = return_shares(line, done=line.returned_quantity, units=quantity).refund_fen
             line.returned_quantity += quantity
             line.save(update_fields=["returned_quantity"])
-            ReturnCaseLine.objects.create(
-                case=case, line=line, quantity=quantity, refund_fen=line.retail_price_fen * quantity
-            )
-            goods += line.retail_price_fen * quantity
+            ReturnCaseLine.objects.create(case=case, line=line, quantity=quantity, refund_fen=paid)
+            goods += paid
         # The estimate; return_receive fixes the exact figure when the refund is made.
         everything_back = not SupplierOrderLine.objects.filter(
             supplier_order=so, returned_quantity__lt=F("quantity")
@@ -770,15 +783,79 @@ def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = 
     return locked
 
 
-def _return_figures(so: SupplierOrder, case: ReturnCase) -> None:
-    """Fix what CASE refunds and reverses, line by line, exact to the fen.
+@dataclass(frozen=True)
+class ReturnShares:
+    """What returning some units of a line reverses (fen): see `return_shares`."""
 
-    For k units of a line of quantity q whose units p were refunded before:
-      supply     = supply price × k
-      fee        = ⌊fee × (p + k) / q⌋ − ⌊fee × p / q⌋   (the line's fee share, by running total)
-      commission = (retail − supply price) × k − fee
-    so supply + fee + commission = retail × k, and once all q units are back the shares sum to
-    exactly the line's capture figures, whatever the partial returns were.
+    supply_fen: int
+    fee_fen: int
+    commission_fen: int
+    creator_discount_fen: int
+    platform_discount_fen: int
+    refund_fen: int  # what the buyer paid for the units: goes back to her
+
+
+def _returned_up_to(line: SupplierOrderLine, n: int) -> ReturnShares:
+    """The running totals of a line's reversal once N of its Q units are back.
+
+    Each share is a floor of its proportion of a running total that is itself never
+    decreasing, nested so that every figure only grows with N and equals the line's capture
+    figure at N = Q (M: margin per unit, f: fee, d: creator's coupon, p: platform's coupon):
+        supply     = supply price × N
+        kept       = ⌊(f + d) × N / Q⌋        fee and creator coupon together
+        commission = M × N − kept             what is clawed back from the creator
+        creator    = ⌊d × kept / (f + d)⌋     her coupon's share
+        fee        = kept − creator
+        paid in    = retail × N − creator     what the buyer and the platform's coupon paid
+        platform   = ⌊p × paid in / (retail × Q − d)⌋
+        refund     = paid in − platform       what the buyer paid: goes back to her
+    Since f + d ≤ M × Q (her commission is never negative), each difference between two N is
+    ≥ 0: no return credits anyone, and no one's remaining figure ever goes below zero.
+    """
+    q, margin = line.quantity, line.retail_price_fen - line.supply_price_fen
+    fee, creator, platform = line.fee_fen, line.creator_discount_fen, line.platform_discount_fen
+    kept = (fee + creator) * n // q
+    creator_n = creator * kept // (fee + creator) if fee + creator else 0
+    paid_in = line.retail_price_fen * n - creator_n
+    base = line.retail_price_fen * q - creator
+    platform_n = platform * paid_in // base if base else 0
+    return ReturnShares(
+        supply_fen=line.supply_price_fen * n,
+        fee_fen=kept - creator_n,
+        commission_fen=margin * n - kept,
+        creator_discount_fen=creator_n,
+        platform_discount_fen=platform_n,
+        refund_fen=paid_in - platform_n,
+    )
+
+
+def return_shares(line: SupplierOrderLine, *, done: int, units: int) -> ReturnShares:
+    """What returning UNITS more of LINE reverses, DONE of its units being back before.
+
+    The difference of the running totals (`_returned_up_to`): partial returns of a line share
+    its figures in proportion to the units, rounded down so far, and the return that brings
+    back the last unit takes what is left, so a line returned in full reverses its capture
+    figures exactly, whatever the partial returns were.
+    """
+    before, after = _returned_up_to(line, done), _returned_up_to(line, done + units)
+    return ReturnShares(
+        supply_fen=after.supply_fen - before.supply_fen,
+        fee_fen=after.fee_fen - before.fee_fen,
+        commission_fen=after.commission_fen - before.commission_fen,
+        creator_discount_fen=after.creator_discount_fen - before.creator_discount_fen,
+        platform_discount_fen=after.platform_discount_fen - before.platform_discount_fen,
+        refund_fen=after.refund_fen - before.refund_fen,
+    )
+
+
+def _return_figures(so: SupplierOrder, case: ReturnCase) -> None:
+    """Fix what CASE refunds and reverses, line by line, exact to the fen (`return_shares`).
+
+    Units are counted in the order returns are received (a line's refunded_quantity), so
+    supply + fee + commission + creator coupon = retail × k for k units, the buyer gets back
+    what she paid for them (retail less both coupons' shares), the creator gives back her
+    commission on them (already net of her coupon), and once all units are back the shares
+    sum to exactly the line's capture figures.
     The delivery charge goes back only with the case that brings back the last unit the
     supplier shipped (the sale is then undone entirely); a partial return keeps it, and the
     return postage is the buyer's (消法 art. 25).
@@ -792,13 +869,23 @@ def _return_figures(so: SupplierOrder, case: ReturnCase) -> None:
     goods = 0
     for case_line in case.lines.all():
         line, k = lines[case_line.line_id], case_line.quantity
-        p, q = line.refunded_quantity, line.quantity
-        fee = line.fee_fen * (p + k) // q - line.fee_fen * p // q
-        case_line.supply_fen = line.supply_price_fen * k
-        case_line.fee_fen = fee
-        case_line.commission_fen = (line.retail_price_fen - line.supply_price_fen) * k - fee
-        case_line.refund_fen = line.retail_price_fen * k
-        case_line.save(update_fields=["supply_fen", "fee_fen", "commission_fen", "refund_fen"])
+        shares = return_shares(line, done=line.refunded_quantity, units=k)
+        case_line.supply_fen = shares.supply_fen
+        case_line.fee_fen = shares.fee_fen
+        case_line.commission_fen = shares.commission_fen
+        case_line.creator_discount_fen = shares.creator_discount_fen
+        case_line.platform_discount_fen = shares.platform_discount_fen
+        case_line.refund_fen = shares.refund_fen
+        case_line.save(
+            update_fields=[
+                "supply_fen",
+                "fee_fen",
+                "commission_fen",
+                "creator_discount_fen",
+                "platform_discount_fen",
+                "refund_fen",
+            ]
+        )
         line.refunded_quantity += k
         line.save(update_fields=["refunded_quantity"])
         goods += case_line.refund_fen
@@ -815,8 +902,15 @@ def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> li
 
         debit  supplier payable (or supplier available, once settled)   supply share + shipping
         debit  creator commission pending (or available, once settled)  commission share
+                                                                         + creator coupon share
+        credit the same creator commission account                       creator coupon share
         debit  platform revenue                                          fee share
+        credit platform marketing expense                                platform coupon share
         credit payment clearing (the payment's provider)                 the refund
+
+    The creator's two postings mirror the capture's (her commission before her coupon, and her
+    coupon), so her statement shows the coupon's reversal apart; she gives back the commission
+    on the units net of her coupon.
 
     Debits are positive. A clawback from an available balance already paid out leaves it
     negative; the next payout nets it. Zero amounts are left out (an entry line is never 0).
@@ -825,6 +919,8 @@ def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> li
     supply = sum(r.supply_fen for r in rows) + case.shipping_refund_fen
     fee = sum(r.fee_fen for r in rows)
     commission = sum(r.commission_fen for r in rows)
+    marketing = sum(r.platform_discount_fen for r in rows)
+    creator_coupons = sum(r.creator_discount_fen for r in rows)
     currency = so.currency
     settled = so.settled_at is not None
     supplier_ref = (
@@ -839,11 +935,14 @@ def _reversal_lines(so: SupplierOrder, case: ReturnCase, payment: Payment) -> li
     )
     lines: list[Line] = [
         (supplier_ref, supply),
-        (commission_ref, commission),
+        (commission_ref, commission + creator_coupons),
+        (commission_ref, -creator_coupons),
         (AccountRef.platform_revenue(currency), fee),
+        (AccountRef.platform_marketing(currency), -marketing),
         (AccountRef.clearing(payment.provider, currency), -case.refund_fen),
     ]
-    assert supply + fee + commission == case.refund_fen  # the figures' invariant, see above
+    # The figures' invariant (see _returned_up_to): what went in is what goes back out.
+    assert supply + fee + commission == case.refund_fen + marketing
     return [(ref, amount) for ref, amount in lines if amount]
 
 
@@ -851,6 +950,7 @@ __all__ = [
     "CARRIERS",
     "FulfilmentLine",
     "RefundNotMade",
+    "ReturnShares",
     "ShipTo",
     "fulfilment_notice_send",
     "return_cancel",
@@ -858,6 +958,7 @@ __all__ = [
     "return_open",
     "return_receive",
     "return_reject",
+    "return_shares",
     "returns_open",
     "supplier_order_deliver",
     "supplier_order_ship",
