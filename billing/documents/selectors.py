@@ -14,6 +14,11 @@ its idempotency key's first part says:
 Grouping by key prefix rather than by a list of known entries keeps the statement right as
 new kinds of entries land; and "closing = opening + the month's movements" holds by
 construction, because both sides are sums over the same postings.
+
+Coupons (issue 12) are read from the same postings: a creator's own coupons are the debits on
+her commission accounts in capture entries (her commission is credited before them), and a
+return gives their share back as a credit in its reversal; the platform's coupons are the
+platform marketing expense posted in her shop's capture and return entries.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 # Bump when the statement template changes what it shows: a re-render then makes a new file.
-STATEMENT_LAYOUT_VERSION = 2
+STATEMENT_LAYOUT_VERSION = 3
 # A statement lists at most this many entries (the totals always cover all of them).
 DETAIL_ROWS_MAX = 300
 
@@ -192,6 +197,7 @@ def _sales_figures(
     )
     if kind == Statement.Kind.CREATOR:
         captures = captures.filter(tenant_id=owner.pk)
+        coupons = _coupon_figures(owner, start, end)
         totals = captures.aggregate(
             orders=Count("pk", distinct=True),
             paid=Coalesce(
@@ -213,12 +219,44 @@ def _sales_figures(
             "orders": int(totals["orders"]),
             "buyers_paid_fen": int(totals["paid"]),
             "platform_fee_fen": -int(totals["fee"]),
+            **coupons,
         }
     totals = captures.filter(
         postings__account__kind=AccountKind.SUPPLIER_PAYABLE,
         postings__account__supplier=owner,
     ).aggregate(orders=Count("pk", distinct=True))
     return {"orders": int(totals["orders"])}
+
+
+def _coupon_figures(
+    owner: Tenant | Supplier, start: dt.datetime, end: dt.datetime
+) -> dict[str, int]:
+    """The month's coupons on the shop's orders, net of returns (fen, positive = a discount):
+    the creator's own ("优惠券（店铺承担）", out of her commission) and the platform's
+    ("优惠券（平台承担）", the platform's marketing expense: it costs her nothing)."""
+    commission = [
+        AccountKind.CREATOR_COMMISSION_PENDING,
+        AccountKind.CREATOR_COMMISSION_AVAILABLE,
+    ]
+    capture = Q(
+        entry__idempotency_key__startswith="payment:",
+        entry__idempotency_key__endswith=":capture",
+    )
+    returned = Q(entry__idempotency_key__startswith="return:")
+    postings = Posting.objects.filter(
+        entry__tenant_id=owner.pk, entry__created_at__gte=start, entry__created_at__lt=end
+    )
+    own = Q(account__kind__in=commission, account__tenant_id=owner.pk)
+    marketing = Q(account__kind=AccountKind.PLATFORM_MARKETING)
+    totals = postings.filter((own | marketing) & (capture | returned)).aggregate(
+        creator=Coalesce(Sum("amount", filter=own & capture & Q(amount__gt=0)), 0),
+        creator_back=Coalesce(Sum("amount", filter=own & returned & Q(amount__lt=0)), 0),
+        platform=Coalesce(Sum("amount", filter=marketing), 0),
+    )
+    return {
+        "creator_coupons_fen": int(totals["creator"]) + int(totals["creator_back"]),
+        "platform_coupons_fen": int(totals["platform"]),
+    }
 
 
 # --- lists --------------------------------------------------------------------------------------

@@ -36,12 +36,15 @@ SHIP_TO = ShipTo(
 
 @dataclass(frozen=True)
 class Item:
-    """One order line to build: QUANTITY of SKU at RETAIL fen; SHIPPING fen on this line."""
+    """One order line to build: QUANTITY of SKU at RETAIL fen; SHIPPING fen on this line;
+    the coupons' shares of the line (whole quantity), the creator's and the platform's."""
 
     sku: SKU
     quantity: int
     retail_price_fen: int
     shipping_fen: int = 0
+    creator_discount_fen: int = 0
+    platform_discount_fen: int = 0
 
 
 def payment_captured_sandbox(*, tenant, amount: int, order_number: str) -> Payment:
@@ -86,13 +89,15 @@ def order_paid(
             supply_price_fen=skus[i.sku.pk].supply_price_fen,
             retail_price_fen=i.retail_price_fen,
             shipping_fen=i.shipping_fen,
+            creator_discount_fen=i.creator_discount_fen,
+            platform_discount_fen=i.platform_discount_fen,
         )
         for i in items
     ]
-    amount = sum(c.retail_price_fen * c.quantity + c.shipping_fen for c in capture)
+    splits = capture_split(lines=capture, take_rate_bp=take_rate_bp)
+    amount = sum(split.paid_fen for split in splits)
     payment = payment_captured_sandbox(tenant=tenant, amount=amount, order_number=order_number)
     capture_post(payment=payment, lines=capture, take_rate_bp=take_rate_bp)
-    splits = capture_split(lines=capture, take_rate_bp=take_rate_bp)
     refs = [next(_refs) for _ in items]
     lines = [
         FulfilmentLine(
@@ -107,6 +112,8 @@ def order_paid(
             shipping_fen=i.shipping_fen,
             fee_fen=split.fee_fen,
             commission_fen=split.commission_fen,
+            creator_discount_fen=split.creator_discount_fen,
+            platform_discount_fen=split.platform_discount_fen,
             return_days=return_days_for(product=skus[i.sku.pk].product),
         )
         for ref, i, c, split in zip(refs, items, capture, splits, strict=True)
