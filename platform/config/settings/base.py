@@ -79,6 +79,7 @@ TENANT_APPS = [
     "django.contrib.messages",
     "storefront",
     "storefront.analytics",
+    "storefront.coupons",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

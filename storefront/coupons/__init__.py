@@ -1,0 +1,1 @@
+"""A creator's coupons in her shop: claims in fans' wallets and redemptions by orders."""
