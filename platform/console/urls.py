@@ -13,4 +13,5 @@ urlpatterns = [
     path("catalog/", include("console.catalog_urls")),
     path("shops/", include("console.shop_urls")),
     path("payouts/", include("console.payout_urls")),
+    path("platform-coupons/", include("console.platform_coupon_urls")),
 ]
