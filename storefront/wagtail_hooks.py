@@ -98,6 +98,31 @@ def register_team_menu_item() -> MenuItem:
     )
 
 
+@hooks.register("register_admin_urls")
+def register_fans_urls() -> list:
+    from .fans import admin_views as fan_views
+
+    return [
+        path("fans/", fan_views.fans_index, name="storefront_fans"),
+        path("fans/tag/", fan_views.fans_bulk_tag, name="storefront_fans_bulk_tag"),
+        path("fans/export/", fan_views.fans_export_view, name="storefront_fans_export"),
+        path("fans/requests/", fan_views.data_requests_index, name="storefront_fan_requests"),
+        path("fans/<int:pk>/", fan_views.fan_detail, name="storefront_fan"),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def register_fans_menu_item() -> MenuItem:
+    # Every team member sees the list (contacts masked unless storefront.view_orders).
+    return PermissionMenuItem(
+        _("Fans"),
+        reverse("storefront_fans"),
+        icon_name="group",
+        order=245,
+        permission="wagtailadmin.access_admin",
+    )
+
+
 class ListingPricesPanel(Component):
     """Admin home: listings whose price new supplier terms left outside the bounds."""
 

@@ -458,6 +458,12 @@ CELERY_BEAT_SCHEDULE["sharing-rewards"] = {
     "task": "storefront.sharing.tasks.sharing_rewards_grant_task",
     "schedule": crontab(minute=17),
 }
+# Fans' deletion requests (PIPL art. 47): done when due, 15 days after asking at the latest
+# (storefront.fans.services); hourly, and a done request is never done twice.
+CELERY_BEAT_SCHEDULE["fans-requests-due"] = {
+    "task": "storefront.fans.tasks.fan_requests_due_task",
+    "schedule": crontab(minute=41),
+}
 
 # --- payouts (billing.payouts) ------------------------------------------------------------------
 # A payout batch takes every creator (or supplier) whose available balance is at least this.
@@ -514,6 +520,7 @@ VSTORE_RATES = {
     "code_send_client": "10/h",  # codes one client may have sent, across all shops
     "login": "10/15m",  # password logins: platform, Django admin, a shop's Wagtail admin
     "signup": "10/h",  # sign-up posts per client (each good one makes a shop)
+    "fan_data": "20/h",  # a signed-in fan's data downloads and deletion requests, per fan
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
 # the share of a SKU's stock one order may take (at least 1 unit, at most 99).
