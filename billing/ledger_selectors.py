@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
-from .models import JournalEntry, LedgerAccount, Posting
+from .models import AccountKind, JournalEntry, LedgerAccount, Posting
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.db.models import QuerySet
 
     from tenants.models import Tenant
@@ -51,6 +54,57 @@ def entries_for_order(*, tenant: Tenant, order_number: str) -> QuerySet[JournalE
         JournalEntry.objects.filter(tenant=tenant, order_number=order_number)
         .prefetch_related("postings__account")
         .order_by("pk")
+    )
+
+
+@dataclass(frozen=True)
+class CouponCosts:
+    """What coupons took off a shop's orders, net of returns (fen, positive = a discount)."""
+
+    creator_fen: int  # her own coupons ("优惠券（店铺承担）"): out of her commission
+    platform_fen: int  # the platform's ("优惠券（平台承担）"): its marketing expense, not hers
+
+
+def coupon_costs(
+    *,
+    tenant_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    currency: str = "CNY",
+) -> CouponCosts:
+    """The coupons on TENANT_ID's orders posted in [START, END) (all time by default).
+
+    Read from the postings, as every figure: the capture entry credits her commission before her
+    coupons and debits her coupons apart (billing.ledger.capture_post), and a return's reversal
+    credits her coupon's share back; the platform's coupons are the platform marketing postings
+    of the shop's entries (debited by captures, credited by returns).
+    """
+    postings = Posting.objects.filter(entry__tenant_id=tenant_id, currency=currency)
+    if start is not None:
+        postings = postings.filter(entry__created_at__gte=start)
+    if end is not None:
+        postings = postings.filter(entry__created_at__lt=end)
+    own = Q(
+        account__kind__in=[
+            AccountKind.CREATOR_COMMISSION_PENDING,
+            AccountKind.CREATOR_COMMISSION_AVAILABLE,
+        ],
+        account__tenant_id=tenant_id,
+    )
+    marketing = Q(account__kind=AccountKind.PLATFORM_MARKETING)
+    capture = Q(
+        entry__idempotency_key__startswith="payment:",
+        entry__idempotency_key__endswith=":capture",
+    )
+    returned = Q(entry__idempotency_key__startswith="return:")
+    totals = postings.filter((own | marketing) & (capture | returned)).aggregate(
+        creator=Coalesce(Sum("amount", filter=own & capture & Q(amount__gt=0)), 0),
+        creator_back=Coalesce(Sum("amount", filter=own & returned & Q(amount__lt=0)), 0),
+        platform=Coalesce(Sum("amount", filter=marketing), 0),
+    )
+    return CouponCosts(
+        creator_fen=int(totals["creator"]) + int(totals["creator_back"]),
+        platform_fen=int(totals["platform"]),
     )
 
 

@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.ledger import AccountRef
+from billing.ledger_selectors import coupon_costs
 from billing.models import AccountKind, JournalEntry, LedgerAccount, Posting
 
 from .models import Invoice, Statement
@@ -234,29 +235,8 @@ def _coupon_figures(
     """The month's coupons on the shop's orders, net of returns (fen, positive = a discount):
     the creator's own ("优惠券（店铺承担）", out of her commission) and the platform's
     ("优惠券（平台承担）", the platform's marketing expense: it costs her nothing)."""
-    commission = [
-        AccountKind.CREATOR_COMMISSION_PENDING,
-        AccountKind.CREATOR_COMMISSION_AVAILABLE,
-    ]
-    capture = Q(
-        entry__idempotency_key__startswith="payment:",
-        entry__idempotency_key__endswith=":capture",
-    )
-    returned = Q(entry__idempotency_key__startswith="return:")
-    postings = Posting.objects.filter(
-        entry__tenant_id=owner.pk, entry__created_at__gte=start, entry__created_at__lt=end
-    )
-    own = Q(account__kind__in=commission, account__tenant_id=owner.pk)
-    marketing = Q(account__kind=AccountKind.PLATFORM_MARKETING)
-    totals = postings.filter((own | marketing) & (capture | returned)).aggregate(
-        creator=Coalesce(Sum("amount", filter=own & capture & Q(amount__gt=0)), 0),
-        creator_back=Coalesce(Sum("amount", filter=own & returned & Q(amount__lt=0)), 0),
-        platform=Coalesce(Sum("amount", filter=marketing), 0),
-    )
-    return {
-        "creator_coupons_fen": int(totals["creator"]) + int(totals["creator_back"]),
-        "platform_coupons_fen": int(totals["platform"]),
-    }
+    costs = coupon_costs(tenant_id=owner.pk, start=start, end=end)
+    return {"creator_coupons_fen": costs.creator_fen, "platform_coupons_fen": costs.platform_fen}
 
 
 # --- lists --------------------------------------------------------------------------------------
