@@ -416,3 +416,20 @@ def test_concurrent_releases_give_the_amount_back_once(committed):
     race(12, lambda i: platform_coupon_release(tenant_id=shop.pk, order_number="REL1"))
 
     assert spent(coupon) == 500
+
+
+@db
+def test_the_demo_coupon_is_made_once_and_works_in_any_shop():
+    from billing.coupons.demo import DEMO_CODE, demo_seed
+
+    demo_seed()
+    demo_seed()
+
+    coupon = PlatformCoupon.objects.get(code=DEMO_CODE)
+    assert (coupon.name, coupon.amount_fen, coupon.min_goods_fen) == ("平台新人券", 500, 3000)
+    assert coupon.budget_fen == 50_000 and coupon.all_shops
+    shop = creator_make()
+    assert platform_coupon_offer(tenant_id=shop.pk, code=DEMO_CODE, goods_fen=2999) is None
+    assert (
+        platform_coupon_offer(tenant_id=shop.pk, code=DEMO_CODE, goods_fen=3000).amount_fen == 500
+    )

@@ -44,7 +44,7 @@ def platform_coupon_shop_uses(*, coupon: PlatformCoupon) -> list[dict[str, Any]]
         )
         .order_by("-taken_fen", "tenant_id")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 def platform_coupon_shops(*, coupon: PlatformCoupon) -> list[Tenant]:
