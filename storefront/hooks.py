@@ -1,6 +1,7 @@
 """What lower layers call when something happened that shops must act on: billing when a
-shop's payment is captured (VSTORE_PAYMENT_CAPTURED_HOOK), the catalog when a SKU's price terms
-changed (VSTORE_PRICE_TERMS_CHANGED_HOOK)."""
+shop's payment is captured (VSTORE_PAYMENT_CAPTURED_HOOK) and when a shop order was refunded
+(VSTORE_ORDER_REFUNDED_HOOK), the catalog when a SKU's price terms changed
+(VSTORE_PRICE_TERMS_CHANGED_HOOK)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,27 @@ def price_terms_changed(
         with tenant_context(tenant):
             sent.append(listing_prices_check_task.delay(sku_id=sku_id, change_id=change_id))
     return sent
+
+
+def order_refunded(*, tenant_id: int, order_number: str, fully: bool) -> None:
+    """Billing refunded a shop order (after its commit; VSTORE_ORDER_REFUNDED_HOOK).
+
+    A full refund gives the order's coupons back: the creator's to the fan's wallet (claim
+    available again, the coupon's use count down) and the platform's amount to its budget. A
+    partial refund gives nothing back: the rest of the order still used the coupon. Safe to
+    repeat: a coupon is given back once.
+    """
+    from tenants.selectors import shops
+
+    from .models import Order
+    from .orders.services import order_coupons_release
+
+    if not fully:
+        return
+    tenant = shops().filter(pk=tenant_id).first()
+    if tenant is None:
+        return
+    with tenant_context(tenant):
+        order = Order.objects.filter(number=order_number).first()
+        if order is not None:
+            order_coupons_release(order=order)

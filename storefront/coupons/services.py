@@ -6,8 +6,8 @@ is counted under the fan's row lock (the same lock `order_place` takes first), s
 fan, or fifty fans at once, are counted one after another. The database's CHECK constraints
 (storefront.coupons.models) refuse whatever would still slip past.
 
-Lock order, everywhere: the fan's row, then the coupon's row, then a platform coupon's row, then
-SKUs (order_place) — never the other way round, so no deadlock.
+Lock order, everywhere: the fan's row, then (order_place) the SKUs' rows, then the coupon's row,
+then a platform coupon's row — never the other way round, so no deadlock.
 
 Callers run these inside the shop's schema.
 """
@@ -385,7 +385,8 @@ def coupon_terms(coupon: Coupon) -> CouponTerms:
     """COUPON as pricing takes it (creator-funded)."""
     listing_ids = None
     if coupon.scope == Coupon.Scope.LISTINGS:
-        listing_ids = frozenset(coupon.listings.values_list("pk", flat=True))
+        # .all(): the checkout prefetches the wallet's listings.
+        listing_ids = frozenset(listing.pk for listing in coupon.listings.all())
     return CouponTerms(
         source=f"coupon:{coupon.code}",
         funded_by=Funder.CREATOR,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.contact import contact_parse, mobile_normalise
 from core.forms import SafeFormMixin
+from storefront.coupons.checkout import AUTO, CouponAsk
 
 from .regions import PROVINCES, cities_of, city_in, district_in, districts_of
 from .services import MAX_QUANTITY, Buyer
@@ -148,6 +149,36 @@ class CheckoutForm(SafeFormMixin, forms.Form):
             district=data["district"].strip(),
             street=data["street"].strip(),
             note=data["note"].strip(),
+        )
+
+
+class CouponChoiceForm(SafeFormMixin, forms.Form):
+    """The checkout's coupon: a claim of her wallet, none, or a code she typed.
+
+    Never an error that stops the checkout: a forged value means "the best one" and a code
+    that cannot be a code is reported by the coupon step (storefront.coupons.checkout).
+    """
+
+    coupon = forms.CharField(required=False, max_length=20)
+    code = forms.CharField(
+        label=_("Coupon code"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def ask(self) -> CouponAsk:
+        if not self.is_bound:
+            return CouponAsk()
+        if not self.is_valid():
+            # A NUL, 10 KB: not a code. The step says so, the page stays a page.
+            bad_code = "code" in self.errors
+            return CouponAsk(choice=AUTO, code="#" if bad_code else "")
+        return CouponAsk(
+            choice=self.cleaned_data["coupon"].strip() or AUTO,
+            code=self.cleaned_data["code"].strip(),
         )
 
 

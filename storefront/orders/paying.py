@@ -20,7 +20,7 @@ from core.shop import current_shop_id
 from storefront.models import Cart, Order
 
 from .cart import cart_add
-from .services import order_mark_paid
+from .services import order_coupons_release, order_mark_paid
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def order_cancel(*, order: Order) -> tuple[Order, bool]:
         order.status = Order.Status.CANCELLED
         order.closed_at = timezone.now()
         order.save(update_fields=["status", "closed_at"])
+        order_coupons_release(order=order)  # her coupon back in her wallet
     return order, True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from core.shop import current_shop, current_shop_id
-from storefront.models import Order, Review
+from storefront.models import Fan, Order, Review
 
 from .progress import order_progress, order_shipments
 
@@ -127,3 +127,16 @@ def orders_for_admin(*, status: str = "", query: str = "") -> QuerySet[Order]:
             | Q(recipient__icontains=query)
         )
     return orders
+
+
+# The signed-in fan's id in the session. storefront.fans signs her in (fans.account.SESSION_FAN,
+# the same key; tests/test_coupons_checkout.py checks they agree): orders cannot import fans,
+# which builds on orders.
+SESSION_FAN = "storefront_fan"
+
+
+def session_fan(*, fan_id: object) -> Fan | None:
+    """The signed-in fan with FAN_ID (the session's value), or None."""
+    if isinstance(fan_id, bool) or not isinstance(fan_id, int):
+        return None
+    return Fan.objects.filter(pk=fan_id).first()

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,6 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from billing.coupons.services import (
+    platform_coupon_confirm,
+    platform_coupon_hold,
+    platform_coupon_release,
+)
 from billing.fulfilment.services import (
     FulfilmentLine,
     ShipTo,
@@ -33,9 +39,12 @@ from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
 from billing.services import payment_create, payment_expire
 from catalog.services.stock import sku_stock_release, sku_stock_reserve
-from core.shop import current_schema, current_shop, in_shop
+from core.shop import current_schema, current_shop, current_shop_id, in_shop
+from storefront.analytics.counting import order_paid_count
+from storefront.coupons.checkout import CouponAsk, CouponPlan, coupons_plan
+from storefront.coupons.services import coupon_hold, coupons_confirm, coupons_release
 from storefront.models import Fan, ListingItem, Order, OrderLine, ShareLink
-from storefront.pricing import lines_price
+from storefront.pricing import Funder
 
 from .selectors import payment_open_for
 from .shipping import delivery_fees
@@ -125,12 +134,26 @@ def _fan_for(buyer: Buyer) -> Fan:
         return Fan.objects.get(**lookup)
 
 
-def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
-    """Prices for the checkout page, from the server's listing (never from the request)."""
+def order_quote(
+    *,
+    wants: Sequence[Want],
+    province: str | None = None,
+    fan: Fan | None = None,
+    coupon: CouponAsk | None = None,
+) -> dict:
+    """Prices for the checkout page, from the server's listing (never from the request).
+
+    FAN: the signed-in fan, whose wallet's coupons may be used; COUPON: what she asked for (by
+    default the best coupon of her wallet). "plan" says which coupons apply, what they take off
+    and why one she asked for does not; "goods_fen" is after the coupons.
+    """
     qty = _wants_merge(wants)
     items = _items_load(qty)
     _units_check(items, qty)
-    priced = lines_price(items=items, quantities=qty)
+    plan = coupons_plan(
+        items=items, quantities=qty, fan=fan, verified=fan is not None, ask=coupon or CouponAsk()
+    )
+    priced = plan.priced
     shipping = (
         sum(delivery_fees(items=items, quantities=qty, province=province).values())
         if province
@@ -140,8 +163,10 @@ def order_quote(*, wants: Sequence[Want], province: str | None = None) -> dict:
         "items": items,
         "quantities": qty,
         "rows": [(items[line.item_id], line) for line in priced.lines],
+        "list_goods_fen": priced.list_goods_fen,
         "goods_fen": priced.goods_fen,
         "shipping_fen": shipping,
+        "plan": plan,
     }
 
 
@@ -266,6 +291,7 @@ def order_place(
     share_code: str = "",
     fan: Fan | None = None,
     client: str = "",
+    coupon: CouponAsk | None = None,
 ) -> Order:
     """Create a pending_payment order for WANTS, reserving the shared stock; all or nothing.
 
@@ -273,14 +299,28 @@ def order_place(
     SKU lacks the stock, OutOfStock is raised and nothing is reserved or written. A buyer, or a
     CLIENT address (core.clients.client_address), holding too many unpaid orders gets
     OrdersLimited, and a quantity above units_cap a ValidationError: no stock held hostage.
+
+    FAN, when given, is the signed-in fan (the order is hers, and her wallet's coupons may be
+    used); without it the fan is found by the buyer's contact, and only a typed code applies.
+    COUPON: what she asked for (storefront.coupons.checkout). A coupon that cannot be taken
+    as asked (used up meanwhile, another tab took it, no longer valid) is a ValidationError,
+    never a silently different price. The coupons are held in this transaction: exactly as
+    many orders as a coupon's limits allow get it, however many check out at once.
     """
     _tenant()
     qty = _wants_merge(wants)
     items = _items_load(qty)
     _units_check(items, qty)
     fees = delivery_fees(items=items, quantities=qty, province=buyer.province)
+    verified = fan is not None
     # Limits before stock: a refused checkout never waits on (or holds) a SKU's row.
     fan = _unpaid_limits_check(fan=fan or _fan_for(buyer), client=client)
+    # Under the fan's lock: her claims and tabs are counted one after another.
+    plan = coupons_plan(
+        items=items, quantities=qty, fan=fan, verified=verified, ask=coupon or CouponAsk()
+    )
+    if plan.problem:
+        raise ValidationError(plan.problem, code="coupon")
     # Rows that must not be double-used are taken in one order (by SKU id): no deadlocks.
     for item_id in sorted(qty, key=lambda i: items[i].sku_id):
         if not sku_stock_reserve(sku_id=items[item_id].sku_id, quantity=qty[item_id]):
@@ -289,7 +329,7 @@ def order_place(
                 % {"title": items[item_id].listing.title, "option": items[item_id].sku.label},
                 code="out_of_stock",
             )
-    priced = lines_price(items=items, quantities=qty)
+    priced = plan.priced
     goods = priced.goods_fen
     shipping = sum(fees.values())
     share = ShareLink.objects.filter(code=share_code).first() if share_code else None
@@ -334,14 +374,41 @@ def order_place(
             supply_price_fen=items[i].sku.supply_price_fen,
             shipping_fen=fees.get(i, 0),
             return_days=return_days_for(product=items[i].sku.product),
+            creator_discount_fen=priced.line(i).coupon_fen(Funder.CREATOR),
+            platform_discount_fen=priced.line(i).coupon_fen(Funder.PLATFORM),
         )
         for i, q in sorted(qty.items())
     )
+    _coupons_hold(order=order, plan=plan, fan=fan)
     if client:
         # Still under the client's lock: the next checkout from it counts this order. If the
         # transaction rolls back, the number names no order and counts as nothing.
         _client_remember(client, order)
     return order
+
+
+def _coupons_hold(*, order: Order, plan: CouponPlan, fan: Fan) -> None:
+    """Hold the plan's coupons for ORDER (its transaction): the creator's claim, then the
+    platform's budget. Either refusing rolls the whole order back."""
+    if plan.coupon is not None and plan.creator_fen:
+        coupon_hold(
+            order=order, claim=plan.claim, coupon=plan.coupon, fan=fan, amount_fen=plan.creator_fen
+        )
+    if plan.platform is not None and plan.platform_fen:
+        platform_coupon_hold(
+            coupon_id=plan.platform.coupon_id,
+            tenant_id=current_shop_id(),
+            order_number=order.number,
+            amount_fen=plan.platform_fen,
+        )
+
+
+def order_coupons_release(*, order: Order) -> None:
+    """Give ORDER's coupons back: the creator's claim to the fan's wallet and the platform's
+    amount to its budget (the order expired, was cancelled, or was refunded in full).
+    Idempotent."""
+    coupons_release(order=order)
+    platform_coupon_release(tenant_id=current_shop_id(), order_number=order.number)
 
 
 def order_payment_start(*, order: Order, provider: str, return_url: str) -> Payment:
@@ -387,6 +454,8 @@ def capture_lines(lines: Sequence[OrderLine]) -> list[CaptureLine]:
             supply_price_fen=line.supply_price_fen,
             retail_price_fen=line.retail_price_fen,
             shipping_fen=line.shipping_fen,
+            creator_discount_fen=line.creator_discount_fen,
+            platform_discount_fen=line.platform_discount_fen,
         )
         for line in lines
     ]
@@ -406,6 +475,11 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
             order.status = Order.Status.PAID
             order.paid_at = payment.captured_at or timezone.now()
             order.save(update_fields=["status", "paid_at"])
+            coupons_confirm(order=order)
+            platform_coupon_confirm(tenant_id=current_shop_id(), order_number=order.number)
+            transaction.on_commit(  # analytics: counted once, when the order becomes paid
+                partial(order_paid_count, order_id=order.pk, share_link_id=order.share_link_id)
+            )
         elif order.status != Order.Status.PAID:
             logger.error(
                 "payment %s captured for order %s in state %s",
@@ -441,6 +515,8 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
                     fee_fen=split.fee_fen,
                     commission_fen=split.commission_fen,
                     return_days=line.return_days,
+                    creator_discount_fen=line.creator_discount_fen,
+                    platform_discount_fen=line.platform_discount_fen,
                 )
                 for line, split in zip(lines, capture_split(lines=capture), strict=True)
             ],
@@ -472,6 +548,7 @@ def order_expire(*, order: Order) -> Order:
         order.status = Order.Status.EXPIRED
         order.closed_at = timezone.now()
         order.save(update_fields=["status", "closed_at"])
+        order_coupons_release(order=order)
     return order
 
 

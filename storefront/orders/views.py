@@ -17,6 +17,7 @@ from billing.payments.registry import providers
 from core.clients import client_bucket, rate_limited
 from core.money import yuan
 from core.qr import qr_svg
+from storefront.analytics.counting import request_event_count
 from storefront.models import Order
 from storefront.pricing import lines_price
 from storefront.sharing.services import SESSION_SHARE, share_links_ensure
@@ -32,7 +33,7 @@ from .cart import (
     cart_lines,
     cart_wants,
 )
-from .forms import CartAddForm, CartQuantityForm, CheckoutForm, OrderLookupForm
+from .forms import CartAddForm, CartQuantityForm, CheckoutForm, CouponChoiceForm, OrderLookupForm
 from .paying import cart_refill, order_cancel, order_payment_check
 from .regions import PROVINCES
 from .services import OutOfStock, Want, order_payment_start, order_place, order_quote
@@ -126,6 +127,12 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     if not wants:
         messages.info(request, _("Your cart is empty."))
         return redirect("storefront:cart")
+    if request.method == "GET":  # the funnel's checkout step (storefront/analytics)
+        request_event_count(
+            request,
+            event="checkout_start",
+            source="share" if request.session.get(SESSION_SHARE) else "",
+        )
     # "Update" (the no-JavaScript way to see the delivery fee and the province's cities) shows
     # the form again with what was typed, without errors and without placing the order.
     updating = request.method == "POST" and "update" in request.POST
@@ -133,11 +140,19 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(initial=request.POST.dict())
     else:
         form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
+    # The coupon: her wallet's best by default; the radio list or a typed code changes it.
+    coupon_form = CouponChoiceForm(request.POST if request.method == "POST" else None)
+    fan = selectors.session_fan(fan_id=request.session.get(selectors.SESSION_FAN))
     quote = None
     error = ""
     province = form.chosen("province")
     try:
-        quote = order_quote(wants=wants, province=province if province in PROVINCES else None)
+        quote = order_quote(
+            wants=wants,
+            province=province if province in PROVINCES else None,
+            fan=fan,
+            coupon=coupon_form.ask(),
+        )
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if request.method == "POST" and not updating and not _providers():
@@ -149,6 +164,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
                 buyer=form.buyer(),
                 share_code=request.session.get(SESSION_SHARE, ""),
                 client=client_bucket(request),
+                fan=fan,
+                coupon=coupon_form.ask(),
             )
         except OutOfStock as exc:
             error = " ".join(exc.messages)
@@ -166,6 +183,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         "storefront/orders/checkout.html",
         {
             "form": form,
+            "coupon_form": coupon_form,
+            "signed_in": fan is not None,
             "quote": quote,
             "total_fen": _quote_total(quote),
             "error": error,
@@ -195,18 +214,32 @@ def checkout_quote_view(request: HttpRequest) -> HttpResponse:
     wants, _buy_now = _checkout_wants(request)
     if not wants:
         return JsonResponse({"error": _("Your cart is empty.")}, status=404)
+    coupon_form = CouponChoiceForm(
+        {"coupon": request.GET.get("coupon", ""), "code": request.GET.get("code", "")}
+    )
+    fan = selectors.session_fan(fan_id=request.session.get(selectors.SESSION_FAN))
     try:
-        quote = order_quote(wants=wants, province=province)
+        quote = order_quote(wants=wants, province=province, fan=fan, coupon=coupon_form.ask())
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=409)
     total = _quote_total(quote) or 0
+    plan = quote["plan"]
     return JsonResponse(
         {
             "province": province,
+            "list_goods_fen": quote["list_goods_fen"],
             "goods_fen": quote["goods_fen"],
             "shipping_fen": quote["shipping_fen"],
             "total_fen": total,
+            # What the coupons take off, before she pays (both funders together, and each).
+            "coupon_fen": plan.saving_fen,
+            "creator_coupon_fen": plan.creator_fen,
+            "platform_coupon_fen": plan.platform_fen,
+            "coupon_chosen": plan.chosen,
+            "coupon_problem": plan.problem,
+            "list_goods": yuan(quote["list_goods_fen"]),
             "goods": yuan(quote["goods_fen"]),
+            "coupon": yuan(plan.saving_fen),
             "shipping": yuan(quote["shipping_fen"]),
             "total": yuan(total),
         }

@@ -55,6 +55,10 @@
     if (!value) { show(".when-quoted", false); show(".when-unquoted", true); return; }
     var url = form.dataset.quoteUrl;
     url += (url.indexOf("?") >= 0 ? "&" : "?") + "province=" + encodeURIComponent(value);
+    // The coupon she chose (or typed) prices the total too, as the order will.
+    var coupon = form.querySelector('input[name="coupon"]:checked'), code = form.querySelector('input[name="code"]');
+    if (coupon) url += "&coupon=" + encodeURIComponent(coupon.value);
+    if (code && code.value) url += "&code=" + encodeURIComponent(code.value);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
@@ -68,12 +72,15 @@
         error.hidden = true;
         setAll("shipping", data.shipping);
         setAll("total", data.total);
+        setAll("coupon", data.coupon);
+        document.querySelectorAll(".when-coupon").forEach(function (el) { el.hidden = !data.coupon_fen; });
         show(".when-quoted", true); show(".when-unquoted", false);
       })
       .catch(function () { if (update) update.hidden = false; });
   }
 
   province.addEventListener("change", function () { cities(); quote(); });
+  form.querySelectorAll('input[name="coupon"]').forEach(function (el) { el.addEventListener("change", quote); });
   city.addEventListener("change", districts);
   if (province.value) { cities(); quote(); } else { fill(city, []); fill(district, []); }
 })();
