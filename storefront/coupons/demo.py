@@ -48,7 +48,7 @@ def demo_seed(*, shop) -> None:
                 total_limit=200,
                 per_fan_limit=1,
                 starts_at=starts_at,
-            ends_at=ends_at,
+                ends_at=ends_at,
             )
         fan = Fan.objects.filter(mobile=DEMO_FAN_MOBILE).first() or Fan.objects.create(
             mobile=DEMO_FAN_MOBILE, name="小红"
