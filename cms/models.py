@@ -16,7 +16,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.embeds.blocks import EmbedBlock
@@ -25,6 +25,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import Page, Site
 
 from core.money import yuan_plain
+from storefront.analytics.dashboard_panels import ArticleFiguresPanel
 
 from .blocks import ListingChooserBlock, ProductCardBlock, ProductGridBlock
 from .selectors import product_url
@@ -312,6 +313,15 @@ class ArticlePage(NoPrivacyReadMixin, SeoMixin, Page):
     )
 
     content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("body")]
+    # Wagtail's three tabs plus the article's own figures (views, card taps, orders).
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Content")),
+            ObjectList(Page.promote_panels, heading=_("Promote")),
+            ObjectList(Page.settings_panels, heading=_("Settings")),
+            ObjectList([ArticleFiguresPanel()], heading=_("Figures")),
+        ]
+    )
     parent_page_types = ["cms.HomePage"]
     og_type = "article"
 

@@ -10,6 +10,7 @@ from django_tenants.utils import tenant_context
 from .fans.tasks import fan_requests_due_task  # noqa: F401  (the worker finds it here)
 from .models import Order
 from .orders.services import order_mark_paid, orders_expire_due, schemas_with_orders_due
+from .sharing.tasks import sharing_rewards_grant_task  # noqa: F401  (the worker finds it here)
 
 logger = logging.getLogger(__name__)
 

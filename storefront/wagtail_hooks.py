@@ -135,6 +135,15 @@ class ListingPricesPanel(Component):
 
 
 @hooks.register("construct_homepage_panels")
+def add_dashboard_panel(request, panels: list) -> None:
+    # The creator's figures and charts (storefront.analytics); money only for view_money.
+    from .analytics.dashboard_views import DashboardPanel, dashboard_shown
+
+    if dashboard_shown(request):
+        panels.append(DashboardPanel())
+
+
+@hooks.register("construct_homepage_panels")
 def add_listing_prices_panel(request, panels: list) -> None:
     # Prices and the listings page are the owner's: nobody else could act on this panel.
     if request.user.has_perm(MANAGE_LISTINGS):
