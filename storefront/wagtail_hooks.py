@@ -16,6 +16,7 @@ from . import admin_views
 from .orders import admin_views as order_admin_views
 from .reviews import admin_views as review_admin_views
 from .selectors import flagged_item_count
+from .sharing import admin_views as sharing_admin_views
 from .team import admin_views as team_views
 from .team.roles import MANAGE_LISTINGS, MANAGE_REVIEWS, MANAGE_TEAM, VIEW_ORDERS
 
@@ -41,6 +42,7 @@ def register_catalog_urls() -> list:
         path("orders/", order_admin_views.orders_index, name="storefront_orders"),
         path("orders/<str:number>/", order_admin_views.order_detail, name="storefront_order"),
         path("reviews/", review_admin_views.reviews_index, name="storefront_reviews"),
+        path("sharers/", sharing_admin_views.sharers_index, name="storefront_sharers"),
         path("team/", team_views.team_index, name="storefront_team"),
         path("team/<int:pk>/", team_views.member_detail, name="storefront_team_member"),
         path("team/<int:pk>/remove/", team_views.member_remove, name="storefront_team_remove"),
@@ -88,6 +90,17 @@ def register_reviews_menu_item() -> MenuItem:
         icon_name="pick",
         order=270,
         permission=MANAGE_REVIEWS,
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def register_sharers_menu_item() -> MenuItem:
+    return PermissionMenuItem(
+        _("Top sharers"),
+        reverse("storefront_sharers"),
+        icon_name="group",
+        order=275,
+        permission=VIEW_ORDERS,
     )
 
 
