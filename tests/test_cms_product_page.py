@@ -216,7 +216,7 @@ def test_the_rating_shown_is_this_shops_and_the_all_shops_figure_says_so(shops, 
     assert (card.rating, card.rating_count) == (4.0, 1)
 
 
-def test_every_shop_page_links_to_the_cart_my_orders_and_order_lookup(shops, shop_client):
+def test_every_shop_page_links_to_the_cart_me_and_order_lookup(shops, shop_client):
     from storefront.orders.cart import COOKIE, cart_add, cart_create
 
     listing = listing_make(shops.a, title="导航", prices=(9900,))
@@ -235,7 +235,7 @@ def test_every_shop_page_links_to_the_cart_my_orders_and_order_lookup(shops, sho
         assert links == {
             "/": "Home",
             "/cart/": "Cart",
-            "/me/code/": "My orders",
+            "/me/": "Me",
             "/orders/lookup/": "Find my order",
         }, (url, links)
         assert 'class="shop-nav-badge"' not in nav[1]  # an empty cart has no count

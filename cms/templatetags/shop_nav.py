@@ -1,4 +1,4 @@
-"""The shop's navigation (home, cart with its count, my orders, find an order), on every page of
+"""The shop's navigation (home, cart with its count, 我的, find an order), on every page of
 a shop: Wagtail's pages (cms/shop_base.html) and the buyer's pages (storefront/base.html)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def shop_nav(context: template.Context, current: str = "") -> dict[str, Any]:
     links = {
         "home": "/",
         "cart": _url("storefront:cart"),
-        "orders": _url("storefront:code_request"),
+        "account": _url("storefront:account"),  # 我的: her orders, coupons, sign-in
         "lookup": _url("storefront:order_lookup"),
     }
     if not current:

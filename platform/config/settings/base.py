@@ -520,6 +520,7 @@ VSTORE_RATES = {
     "code_send_client": "10/h",  # codes one client may have sent, across all shops
     "login": "10/15m",  # password logins: platform, Django admin, a shop's Wagtail admin
     "signup": "10/h",  # sign-up posts per client (each good one makes a shop)
+    "coupon_claim": "30/h",  # coupon claims (领券) per shop and client: a bot cannot empty a coupon
     "fan_data": "20/h",  # a signed-in fan's data downloads and deletion requests, per fan
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
