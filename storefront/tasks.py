@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django_tenants.utils import tenant_context
 
+from .analytics.tasks import analytics_rollup_task  # noqa: F401  (the worker finds it here)
 from .fans.tasks import fan_requests_due_task  # noqa: F401  (the worker finds it here)
 from .models import Order
 from .orders.services import order_mark_paid, orders_expire_due, schemas_with_orders_due

@@ -7,6 +7,7 @@ what it is ("storefront:order_detail") whichever sub-app serves it.
 from __future__ import annotations
 
 from .aftersale.urls import urlpatterns as aftersale
+from .analytics.urls import urlpatterns as analytics
 from .coupons.urls import urlpatterns as coupons
 from .fans.rights_urls import urlpatterns as fan_rights
 from .fans.urls import urlpatterns as fans
@@ -16,4 +17,4 @@ from .sharing.urls import urlpatterns as sharing
 
 app_name = "storefront"
 
-urlpatterns = [*orders, *aftersale, *reviews, *sharing, *fans, *coupons, *fan_rights]
+urlpatterns = [*orders, *aftersale, *reviews, *sharing, *fans, *coupons, *fan_rights, *analytics]

@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -217,8 +218,11 @@ def request_event_count(
 
 
 def order_paid_count(*, order_id: int, share_link_id: int | None) -> None:
-    """Count a paid order (after the commit that marked it paid, so exactly once per order)."""
-    if in_shop():
-        event_count(
-            shop_id=current_shop_id(), event="order_paid", source="share" if share_link_id else ""
-        )
+    """Count ORDER_ID as paid once the transaction that marked it paid commits (called where
+    the order turns paid, so once per order; nothing is counted if that transaction rolls
+    back). The shop is taken now: the commit may happen after the schema was switched."""
+    if not in_shop():
+        return
+    shop_id = current_shop_id()
+    source = "share" if share_link_id else ""
+    transaction.on_commit(lambda: event_count(shop_id=shop_id, event="order_paid", source=source))

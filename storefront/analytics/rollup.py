@@ -101,6 +101,12 @@ def batches_take(*, shop_id: int) -> int:
 
 def batch_apply(*, shop_id: int, batch: str, result: RollupResult) -> None:
     """Steps 2 and 3 for one batch, in the current shop's schema."""
+    batch_commit(shop_id=shop_id, batch=batch, result=result)
+    batch_forget(shop_id=shop_id, batch=batch)
+
+
+def batch_commit(*, shop_id: int, batch: str, result: RollupResult) -> None:
+    """Step 2: the batch's counts into DailyCount, once (RollupBatch remembers it)."""
     redis = client()
     batch_key = key(shop_id, f"b:{batch}")
     day = datetime.strptime(batch.split(".", 1)[0], "%Y%m%d").date()
@@ -130,8 +136,12 @@ def batch_apply(*, shop_id: int, batch: str, result: RollupResult) -> None:
                 cursor.execute(UPSERT_COUNTS, [day, *columns])
                 result.rows += len(columns[0])
             result.batches += 1
-    pipe = redis.pipeline(transaction=True)
-    pipe.delete(batch_key)
+
+
+def batch_forget(*, shop_id: int, batch: str) -> None:
+    """Step 3: the applied batch's Redis copy goes."""
+    pipe = client().pipeline(transaction=True)
+    pipe.delete(key(shop_id, f"b:{batch}"))
     pipe.srem(key(shop_id, "pending"), batch)
     pipe.execute()
 

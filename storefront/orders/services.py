@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -477,9 +476,7 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
             order.save(update_fields=["status", "paid_at"])
             coupons_confirm(order=order)
             platform_coupon_confirm(tenant_id=current_shop_id(), order_number=order.number)
-            transaction.on_commit(  # analytics: counted once, when the order becomes paid
-                partial(order_paid_count, order_id=order.pk, share_link_id=order.share_link_id)
-            )
+            order_paid_count(order_id=order.pk, share_link_id=order.share_link_id)  # analytics
         elif order.status != Order.Status.PAID:
             logger.error(
                 "payment %s captured for order %s in state %s",

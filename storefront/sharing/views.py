@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from storefront.analytics.counting import request_event_count
 from storefront.selectors import listing_url
 
 from .services import SESSION_SHARE, share_visit
@@ -21,5 +22,8 @@ def share_visit_view(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404
     if code not in seen:
         request.session["storefront_share_seen"] = [code, *seen][:50]
+        request_event_count(
+            request, event="share_visit", listing_id=share.listing_id, source="share"
+        )
     request.session[SESSION_SHARE] = code
     return redirect(listing_url(share.listing_id))

@@ -452,6 +452,13 @@ CELERY_BEAT_SCHEDULE["orders-expire"] = {
     "task": "storefront.tasks.orders_expire_sweep_task",
     "schedule": 60.0,
 }
+# Events counted in Redis become the shops' daily rows (storefront/analytics/rollup.py). Pages
+# carry the counting beacon unless VSTORE_ANALYTICS_BEACON=0 (then only server-side events count).
+VSTORE_ANALYTICS_BEACON = env.bool("VSTORE_ANALYTICS_BEACON", True)
+CELERY_BEAT_SCHEDULE["analytics-rollup"] = {
+    "task": "storefront.analytics.tasks.analytics_rollup_task",
+    "schedule": 60.0,
+}
 # Rewards for sharing: sharers whose friends' orders are past their return windows get the
 # shop's share-reward coupon (storefront.sharing.rewards; idempotent, so hourly is plenty).
 CELERY_BEAT_SCHEDULE["sharing-rewards"] = {
@@ -522,6 +529,7 @@ VSTORE_RATES = {
     "signup": "10/h",  # sign-up posts per client (each good one makes a shop)
     "coupon_claim": "30/h",  # coupon claims (领券) per shop and client: a bot cannot empty a coupon
     "fan_data": "20/h",  # a signed-in fan's data downloads and deletion requests, per fan
+    "analytics_beacon": "120/m",  # event beacons per shop and client (each: 1 view at most)
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
 # the share of a SKU's stock one order may take (at least 1 unit, at most 99).

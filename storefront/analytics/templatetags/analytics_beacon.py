@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.conf import settings
 
 register = template.Library()
 
 
 @register.inclusion_tag("storefront/analytics/beacon.html", takes_context=True)
 def analytics_beacon(context: template.Context) -> dict[str, Any]:
+    if not getattr(settings, "VSTORE_ANALYTICS_BEACON", True):
+        return {"off": True}
     page = context.get("page")
     listing = context.get("listing")
     view, listing_id = "", 0
