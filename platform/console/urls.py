@@ -13,5 +13,6 @@ urlpatterns = [
     path("catalog/", include("console.catalog_urls")),
     path("shops/", include("console.shop_urls")),
     path("payouts/", include("console.payout_urls")),
+    path("analytics/", include("console.analytics_urls")),
     path("platform-coupons/", include("console.platform_coupon_urls")),
 ]
