@@ -305,7 +305,7 @@ def test_a_code_is_taken_once():
 
 
 @pytest.fixture
-def committed(django_db_blocker) -> Iterator[None]:
+def committed(django_db_setup, django_db_blocker) -> Iterator[None]:
     """Committed rows (the racing threads cannot see a test's transaction); removed after."""
     with django_db_blocker.unblock():
         before = set(PlatformCoupon.objects.values_list("pk", flat=True))
