@@ -295,3 +295,34 @@ def test_article_editor_shows_the_articles_own_figures(shops, shop_client):
     if "vs-article-figures" in editor_html:  # editors may edit articles (Wagtail's Editors)
         assert 'data-figure="orders"' not in editor_html
         assert 'data-figure="views">40<' in editor_html
+
+
+def test_demo_orders_are_paid_through_the_services_spread_over_the_days_and_seeded_once(
+    shops, shop_client
+):
+    from billing.ledger_selectors import entries_for_order
+    from catalog.models import SKU
+    from storefront.analytics.demo_orders import MAX_ORDERS, demo_orders_seed
+
+    _listing, item = listed(shops.b, price=8800, title="演示好物", stock=30)
+    stock = SKU.objects.get(pk=item.sku_id).stock
+    made = demo_orders_seed(shop=shops.b, days=20)
+    assert 0 < made <= MAX_ORDERS
+    assert demo_orders_seed(shop=shops.b, days=20) == 0  # idempotent
+    with tenant_context(shops.b):
+        orders = list(Order.objects.filter(contact_mobile__startswith="1990000"))
+        days = {o.paid_at.date() for o in orders}
+        total = sum(o.total_fen for o in orders)
+    assert len(orders) == made
+    assert all(o.status == Order.Status.PAID for o in orders)
+    assert len(days) >= 10  # spread over the period, not all today
+    # Each order is in the books: its payment captured and its capture entry posted.
+    for order in orders[:5]:
+        assert Payment.objects.get(tenant=shops.b, order_number=order.number).captured_at
+        assert entries_for_order(tenant=shops.b, order_number=order.number).exists()
+    assert SKU.objects.get(pk=item.sku_id).stock == stock  # the demo keeps its goods on sale
+    html = dashboard_html(home(member_client(shops.b, shop_client, "owner"), "30"))
+    from core.money import yuan
+
+    assert figure(html, "orders") == str(made)
+    assert figure(html, "gmv") == yuan(total)
