@@ -68,12 +68,12 @@ def _errors_to_form(form: CouponForm, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _cap_hint(form: CouponForm) -> int | None:
+def _cap_hint(request: HttpRequest) -> int:
     """The most a creator coupon can take off the cheapest in-scope item, for the form's hint:
     of the goods she ticked (after a post), else of the whole shop."""
     listing_ids: list[int] | None = None
-    if form.is_bound and form.data.get("scope") == Coupon.Scope.LISTINGS:
-        ids = [v for v in form.data.getlist("listings") if v.isdigit() and len(v) < 10]
+    if request.method == "POST" and request.POST.get("scope") == Coupon.Scope.LISTINGS:
+        ids = [v for v in request.POST.getlist("listings") if v.isdigit() and len(v) < 10]
         listing_ids = [int(v) for v in ids] or None
     return coupon_creator_cap_fen(listing_ids=listing_ids)
 
@@ -102,7 +102,7 @@ def _form_page(
             "header_icon": "tag",
             "form": form,
             "coupon": coupon,
-            "cap_fen": _cap_hint(form),
+            "cap_fen": _cap_hint(request),
         },
         status=status,
     )
