@@ -27,7 +27,16 @@ from storefront.analytics.counting import (
 )
 from storefront.models import Listing, Order
 
-from .a1_helpers import PHONE, analytics_keys, clean_analytics, counts, rollup, total, visitors
+from .a1_helpers import (
+    PHONE,
+    analytics_keys,
+    clean_analytics,
+    committed_analytics,
+    counts,
+    rollup,
+    total,
+    visitors,
+)
 from .cms_helpers import card, grid
 from .storefront_helpers import listed
 
@@ -36,7 +45,7 @@ pytestmark = [
     pytest.mark.usefixtures("catalog_media", "catalog_english"),
 ]
 
-__all__ = ["clean_analytics"]  # the fixture, used by name below
+__all__ = ["clean_analytics", "committed_analytics"]  # fixtures, used by name below
 TODAY = date(2026, 3, 2)
 TOKENS = re.compile(rb'name="csrfmiddlewaretoken" value="[A-Za-z0-9]+"')
 # Redis's HyperLogLog: standard error 0.81 %; three standard errors cover 99.7 % of runs.
@@ -384,7 +393,6 @@ def test_a_paid_order_is_counted_once(
 
     rollup(shops.a)
     assert total(shops.a, event="order_paid") == 1
-    assert total(shops.a, event="checkout_start") == 1
 
 
 # --- the page cache ------------------------------------------------------------------------------
@@ -432,3 +440,57 @@ def test_product_and_home_pages_carry_their_own_view(shops, shop_client, setting
 
     assert f'data-p="{index.pk}" data-v="product_view" data-l="{listing.pk}"' in product.text
     assert f'data-p="{home.pk}" data-v="" data-l="0"' in home_page.text
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_phone_reports_the_view_the_cards_it_saw_and_the_tap(
+    shops, platform_server, committed_analytics, settings
+):
+    """Chromium on a phone reads a cached article: the page's script sends the view at once,
+    the impressions of the cards scrolled into sight, and the tap on the card that was tapped;
+    a second reader gets the cached copy and is counted the same way."""
+    from .journey_helpers import PHONE as BROWSER_PHONE
+    from .journey_helpers import chromium
+
+    settings.VSTORE_PAGE_CACHE_SECONDS = 60
+    seen, _ = listed(shops.a, title="看到的好物")
+    far, _ = listed(shops.a, title="没看到的好物")
+    spacer = {"type": "paragraph", "value": "<p>" + "很长的文章。" * 400 + "</p>"}
+    page_obj = article(shops.a, [card(seen.pk), spacer, spacer, spacer, card(far.pk)])
+    port = platform_server.rsplit(":", 1)[1]
+    url = f"http://a.localhost:{port}/{page_obj.slug}/"
+
+    def beacon_with(what: str):
+        def match(request) -> bool:
+            return request.url.endswith("/a/e") and what in (request.post_data or "")
+
+        return match
+
+    with chromium() as browser:
+        for _reader in range(2):
+            phone = browser.new_context(**BROWSER_PHONE)
+            tab = phone.new_page()
+            # Both waits start before the page loads: neither beacon can slip past them.
+            with (
+                tab.expect_request(beacon_with("card_impression"), timeout=20_000) as shown,
+                tab.expect_request(beacon_with("article_view")) as view,
+            ):
+                tab.goto(url)
+            assert view.value.method == "POST"
+            # The first card is in sight on arrival, the last one far below.
+            assert f'["card_impression",{seen.pk}]' in shown.value.post_data
+            assert f'["card_impression",{far.pk}]' not in shown.value.post_data
+            with tab.expect_request(beacon_with("card_tap")) as tapped:
+                tab.locator(f'article.pc[data-listing="{seen.pk}"] a.pc-link').click()
+            assert f'["card_tap",{seen.pk}]' in tapped.value.post_data
+            phone.close()
+
+    rollup(shops.a)
+    assert total(shops.a, event="article_view", page_id=page_obj.pk) == 2
+    assert total(shops.a, event="card_impression", listing_id=seen.pk) == 2
+    assert total(shops.a, event="card_impression", listing_id=far.pk) == 0
+    assert total(shops.a, event="card_tap", listing_id=seen.pk) == 2
+    assert sum(visitors(shops.a).values()) == 1  # the same phone, address and day: one reader

@@ -14,7 +14,9 @@ register = template.Library()
 
 @register.inclusion_tag("storefront/analytics/beacon.html", takes_context=True)
 def analytics_beacon(context: template.Context) -> dict[str, Any]:
-    if not getattr(settings, "VSTORE_ANALYTICS_BEACON", True):
+    # An editor's preview is not a reader's view.
+    previewing = getattr(context.get("request"), "is_preview", False)
+    if previewing or not getattr(settings, "VSTORE_ANALYTICS_BEACON", True):
         return {"off": True}
     page = context.get("page")
     listing = context.get("listing")
