@@ -217,3 +217,19 @@ def test_an_unknown_coupon_is_404(console):
     client = console()
     assert client.get(f"{LIST}999999/").status_code == 404
     assert client.post(f"{LIST}999999/pause/").status_code == 404
+
+
+def test_uses_of_a_coupon_for_several_shops_are_counted_once(console, shops):
+    client = console()
+    coupon = platform_coupon_make(
+        code="TWOSHOPS", all_shops=False, shop_ids=[shops.a.pk, shops.b.pk]
+    )
+    platform_coupon_hold(
+        coupon_id=coupon.pk, tenant_id=shops.a.pk, order_number="T1", amount_fen=500
+    )
+
+    listing = client.get(LIST).text
+
+    row = listing.split("TWOSHOPS", 1)[1].split("</tr>", 1)[0]
+    assert "<td>2</td>" in row  # shops
+    assert "<td>1</td>" in row  # uses

@@ -18,7 +18,8 @@ _TAKEN = [PlatformCouponUse.Status.HELD, PlatformCouponUse.Status.USED]
 def platform_coupons(*, status: str = "") -> QuerySet[PlatformCoupon]:
     """Every platform coupon, newest first, with `uses` (held or used orders) counted."""
     found = PlatformCoupon.objects.annotate(
-        uses_count=Count("uses", filter=Q(uses__status__in=_TAKEN)),
+        # distinct: the join with shops repeats each use once per shop.
+        uses_count=Count("uses", filter=Q(uses__status__in=_TAKEN), distinct=True),
         shop_count=Count("shops", distinct=True),
     )
     if status in PlatformCoupon.Status.values:
