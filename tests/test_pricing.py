@@ -91,3 +91,39 @@ def test_no_other_module_computes_a_price_from_a_listing_item():
         if path.name != "pricing.py" and PRICE_ARITHMETIC.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_creator_coupon_on_real_items_stops_at_the_ledgers_commission_on_each_line(shops):
+    from billing.ledger import CaptureLine, creator_discount_cap_fen
+    from core.money import FEN_MAX
+    from storefront.pricing import CouponTerms
+
+    _l1, first = listed(shops.a, price=8800, stock=5)
+    _l2, second = listed(shops.a, price=6500, stock=5)
+    everything = CouponTerms(
+        source="coupon:ALL", funded_by=Funder.CREATOR, kind="fixed", amount_fen=FEN_MAX
+    )
+    with tenant_context(shops.a):
+        items = {
+            i.pk: i
+            for i in ListingItem.objects.select_related("sku__product").filter(
+                pk__in=[first.pk, second.pk]
+            )
+        }
+        priced = lines_price(
+            items=items, quantities={first.pk: 2, second.pk: 1}, coupons=[everything]
+        )
+    caps = creator_discount_cap_fen(
+        [
+            CaptureLine(
+                supplier_id=items[i].sku.product.supplier_id,
+                quantity=q,
+                supply_price_fen=items[i].sku.supply_price_fen,
+                retail_price_fen=items[i].retail_price_fen,
+            )
+            for i, q in sorted({first.pk: 2, second.pk: 1}.items())
+        ]
+    )
+    assert [line.coupon_fen(Funder.CREATOR) for line in priced.lines] == caps
+    assert priced.goods_fen == priced.list_goods_fen - sum(caps)
+    assert priced.discount_fen(source="coupon:ALL") == sum(caps)

@@ -111,11 +111,12 @@ def cheapest_in_scope(*, listing_ids: Sequence[int] | None) -> ListingItem | Non
     return _items_in_scope(listing_ids).order_by("retail_price_fen", "id").first()
 
 
-def unit_commission_fen(*, item: ListingItem) -> int:
-    """The creator's commission on one unit of ITEM: the most her coupon may take off it."""
+def commission_fen(*, item: ListingItem, quantity: int = 1) -> int:
+    """The creator's commission on QUANTITY units of ITEM alone: the most her coupon may take
+    off such an order (billing.ledger.creator_discount_cap_fen, the capture's own rule)."""
     line = CaptureLine(
         supplier_id=item.sku.product.supplier_id,
-        quantity=1,
+        quantity=quantity,
         supply_price_fen=item.sku.supply_price_fen,
         retail_price_fen=item.retail_price_fen,
     )
@@ -126,7 +127,7 @@ def coupon_creator_cap_fen(*, listing_ids: list[int] | None) -> int:
     """The most a coupon of hers can take off one unit of the cheapest item in scope (her
     commission on it), for the coupon form's hint; 0 when nothing in scope is on sale."""
     item = cheapest_in_scope(listing_ids=listing_ids)
-    return unit_commission_fen(item=item) if item is not None else 0
+    return commission_fen(item=item) if item is not None else 0
 
 
 def order_coupon_lines(*, order: Order) -> dict[str, int]:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from core.money import FEN_MAX, yuan
 from core.text import text_problem
 from storefront.models import Fan, Listing, Order
-from storefront.pricing import CouponTerms, Funder
+from storefront.pricing import CouponTerms, Funder, coupon_nominal_fen, lines_price
 
 from .models import Coupon, CouponClaim, CouponRedemption
 
@@ -151,22 +151,16 @@ def _creator_cap_check(c: Coupon, listing_ids: Sequence[int] | None) -> None:
     """Refuse a coupon that would take more off the smallest order it applies to than her
     commission on that order: checkout would cap it every time, so it could never be what it
     says. The smallest order: one unit of the cheapest item in scope, or as many units of it
-    as the minimum spend needs."""
-    from .selectors import cheapest_in_scope, unit_commission_fen
+    as the minimum spend needs (priced by the pricing seam, as checkout would)."""
+    from .selectors import cheapest_in_scope, commission_fen
 
     cheapest = cheapest_in_scope(listing_ids=listing_ids)
     if cheapest is None:
         return
-    price = cheapest.retail_price_fen
-    units = max(1, -(-c.min_goods_fen // price))
-    commission = unit_commission_fen(item=cheapest) * units
-    goods = price * units
-    if c.kind == Coupon.Kind.PERCENT:
-        saving = goods * (c.percent_off or 0) // 100
-        if c.max_off_fen is not None:
-            saving = min(saving, c.max_off_fen)
-    else:
-        saving = c.amount_fen
+    units = max(1, -(-c.min_goods_fen // cheapest.retail_price_fen))
+    goods = lines_price(items={cheapest.pk: cheapest}, quantities={cheapest.pk: units}).goods_fen
+    saving = coupon_nominal_fen(_terms(c, listing_ids=None), goods)
+    commission = commission_fen(item=cheapest, quantity=units)
     if saving > commission:
         raise ValidationError(
             {
@@ -381,12 +375,7 @@ def coupon_grant(
 # --- use by orders -----------------------------------------------------------------------
 
 
-def coupon_terms(coupon: Coupon) -> CouponTerms:
-    """COUPON as pricing takes it (creator-funded)."""
-    listing_ids = None
-    if coupon.scope == Coupon.Scope.LISTINGS:
-        # .all(): the checkout prefetches the wallet's listings.
-        listing_ids = frozenset(listing.pk for listing in coupon.listings.all())
+def _terms(coupon: Coupon, *, listing_ids: frozenset[int] | None) -> CouponTerms:
     return CouponTerms(
         source=f"coupon:{coupon.code}",
         funded_by=Funder.CREATOR,
@@ -398,6 +387,15 @@ def coupon_terms(coupon: Coupon) -> CouponTerms:
         listing_ids=listing_ids,
         allow_with_campaign=coupon.allow_with_campaign,
     )
+
+
+def coupon_terms(coupon: Coupon) -> CouponTerms:
+    """COUPON as pricing takes it (creator-funded)."""
+    listing_ids = None
+    if coupon.scope == Coupon.Scope.LISTINGS:
+        # .all(): the checkout prefetches the wallet's listings.
+        listing_ids = frozenset(listing.pk for listing in coupon.listings.all())
+    return _terms(coupon, listing_ids=listing_ids)
 
 
 def fan_is_new_buyer(*, fan: Fan | None) -> bool:
