@@ -19,9 +19,11 @@ from billing.fulfilment.models import ReturnCase, SupplierOrder
 from core.contact import Contact
 from storefront.coupons.models import Coupon, CouponClaim
 from storefront.coupons.selectors import fan_coupons
-from storefront.models import Fan
+from storefront.fans.account import SESSION_FAN
+from storefront.models import Fan, Order
 from storefront.sharing.rewards import share_reward_check, share_rewards_grant
-from storefront.sharing.selectors import Why, sharer_summary
+from storefront.sharing.selectors import Why, share_reward_coupon, sharer_summary
+from storefront.sharing_demo import FRIEND_MOBILE, REWARD_CODE, SHARER_MOBILE, demo_seed
 from storefront.team import services as team
 from storefront.team.roles import EDITOR, SERVICE
 
@@ -229,9 +231,11 @@ def test_a_sharer_of_shop_a_earns_nothing_in_shop_b(shops, shop_client, goods):
 
 
 def test_the_reward_rule_accepts_only_a_share_reward_coupon_single_level(shops):
-    good = reward_coupon(shops.a, cap=50)
+    good = reward_coupon(shops.a)
     with tenant_context(shops.a):
-        share_reward_check(coupon=good)
+        for cap in (1, 5, 31):
+            good.reward_monthly_cap = cap
+            share_reward_check(coupon=good)
         # Cash, a commission rate, an amount: anything but a coupon is refused.
         for not_a_coupon in (Decimal("5.00"), 500, {"cash_fen": 500}, {"percent_of_sales": 5}):
             with pytest.raises(ValidationError) as refused:
@@ -331,3 +335,44 @@ def test_the_creator_sees_her_top_sharers_masked_and_only_her_own(
     # Shop B's owner sees none of shop A's sharers.
     other = creator("b").get("/admin/sharers/")
     assert other.status_code == 200 and masked not in other.text
+
+
+def test_the_sharer_sees_whom_she_brought_at_her_account_page(shops, shop_client, goods):
+    reward_coupon(shops.a, name="分享好友得 5 元", cap=4)
+    sharer, link, _own = sharer_make(shops.a, shop_client, goods)
+    friend = friend_buys(shops.a, shop_client, goods, link)
+    so = ship_and_deliver(friend, days_ago=1)
+    client = shop_client("a.localhost")
+    with tenant_context(shops.a):
+        session = client.session
+        session[SESSION_FAN] = sharer.pk
+        session.save()
+    connection.set_schema_to_public()
+
+    page = client.get("/me/")
+
+    assert page.status_code == 200
+    part = page.text.split('id="share-rewards-h"')[1].split("</section>")[0]
+    assert "Friends you brought" in page.text
+    assert "分享好友得 5 元" in part and "at most 4 friends a month" in part
+    assert f"{friend.contact_mobile[0]}*********{friend.contact_mobile[-1]}" in part
+    assert friend.contact_mobile not in page.text
+    closes = timezone.localtime(so.returns_close_at).strftime("%Y-%m-%d %H:%M")
+    assert f"Return window open until {closes}" in part
+
+
+def test_the_demo_seeds_a_share_reward_and_a_sharer_who_earned_it(shops, goods):
+    demo_seed(shop=shops.a)
+    demo_seed(shop=shops.a)  # again: nothing new
+
+    with tenant_context(shops.a):
+        coupon = share_reward_coupon()
+        assert coupon is not None and coupon.code == REWARD_CODE
+        sharer = Fan.objects.get(mobile=SHARER_MOBILE)
+        [claim] = CouponClaim.objects.filter(fan=sharer, source="reward")
+        assert claim.coupon_id == coupon.pk
+        friend = Order.objects.get(number=claim.reward_order_number)
+        assert friend.contact_mobile == FRIEND_MOBILE
+        assert friend.share_link is not None and friend.share_link.sharer_id == sharer.pk
+        assert [b.why for b in sharer_summary(fan=sharer).brought] == [Why.REWARDED]
+        assert Fan.objects.filter(mobile=SHARER_MOBILE).count() == 1
