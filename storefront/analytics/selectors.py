@@ -299,7 +299,7 @@ def top_listings(*, period: Period, by: str = "gmv_fen") -> list[ListingFigures]
     """The TOP_N listings by what they sold in the period's paid orders (goods after coupons;
     delivery is the order's, not a listing's). BY: "gmv_fen" or "units"."""
     order_by = "-gmv" if by == "gmv_fen" else "-units"
-    rows = (
+    rows = list(
         OrderLine.objects.filter(
             order__status=Order.Status.PAID,
             order__paid_at__gte=period.start,
@@ -317,7 +317,6 @@ def top_listings(*, period: Period, by: str = "gmv_fen") -> list[ListingFigures]
         )
         .order_by(order_by, "listing_id")[:TOP_N]
     )
-    rows = list(rows)
     titles = dict(
         Listing.objects.filter(pk__in=[r["listing_id"] for r in rows]).values_list("pk", "title")
     )
