@@ -37,6 +37,14 @@ the money must keep; each is written where it is checked (`MoneyMachine.check_*`
    reversal entry; a supplier order settles once; a paid payout has exactly one sandbox
    transfer of its amount and one ledger entry, an unpaid one none; an expired order's late
    payment is refunded in full and never captured.
+6. Coupons (issue 12): orders may carry a creator-funded and a platform-funded coupon share on
+   each line (up to the whole commission; up to the whole line). The supplier is paid its
+   supply price on every line: the capture credits each supplier Σ supply price × qty +
+   shipping, and every refunded return takes back exactly supply price × units.
+7. A creator's net on a line is never below zero from her own coupon: her commission on every
+   line is margin − fee − her coupon ≥ 0, no return gives her more than it takes, and what
+   she keeps of a line after its refunded returns is ≥ 0. The platform marketing expense
+   equals the platform's coupon shares still standing (the balances of rule 2).
 """
 
 from __future__ import annotations
@@ -62,7 +70,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from billing.fulfilment.models import ReturnCase, SupplierOrder, SupplierOrderLine
+from billing.fulfilment.models import ReturnCase, ReturnCaseLine, SupplierOrder, SupplierOrderLine
 from billing.fulfilment.services import (
     return_cancel,
     return_open,
@@ -71,18 +79,19 @@ from billing.fulfilment.services import (
     supplier_order_ship,
 )
 from billing.fulfilment.settlement import settlement_run
-from billing.ledger import AccountRef
+from billing.ledger import AccountRef, creator_discount_cap_fen
 from billing.ledger_selectors import account_balance_for, balances_recompute_check
-from billing.models import JournalEntry, Payment, Posting, Refund, SandboxTrade
+from billing.models import AccountKind, JournalEntry, Payment, Posting, Refund, SandboxTrade
 from billing.payouts import services as payouts
 from billing.payouts.models import BeneficiaryKind, Payout, PayoutBatch, SandboxTransfer
 from billing.payouts.providers import payout_provider
 from billing.services import sandbox_trade_pay
 from catalog.models import SKU
-from storefront.models import Order
+from storefront.models import Order, OrderLine
 from storefront.orders.services import (
     OutOfStock,
     Want,
+    capture_lines,
     order_expire,
     order_mark_paid,
     order_payment_start,
@@ -106,6 +115,11 @@ order_lines = st.dictionaries(
     max_size=3,
 )
 _tracking = itertools.count(100000)
+# Coupon shares an order may carry, per line. Creator: none, a third, half or all of her
+# commission on the line (the cap). Platform: none, 3/7 of what is left of the line (an awkward
+# fraction), or all of it (but one fen of the first line, so the payment is never zero).
+creator_coupons = st.sampled_from([0, 0, 1, 2, 3])
+platform_coupons = st.sampled_from([0, 0, 1, 2])
 
 
 @dataclasses.dataclass
@@ -169,7 +183,11 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _refs(self) -> list[AccountRef]:
         w = self.world
-        refs = [AccountRef.platform_revenue(), AccountRef.clearing("sandbox")]
+        refs = [
+            AccountRef.platform_revenue(),
+            AccountRef.clearing("sandbox"),
+            AccountRef.platform_marketing(),
+        ]
         for shop in w.shops.values():
             refs += [
                 AccountRef.commission_pending(shop.pk),
@@ -266,14 +284,22 @@ class MoneyMachine(RuleBasedStateMachine):
 
     # At most six orders an example: the steps go to what happens after the sale.
     @precondition(lambda self: len(self.orders) < 6)
-    @rule(shop=st.sampled_from(["a", "b"]), lines=order_lines)
-    def place_order(self, shop: str, lines: dict[int, int]) -> None:
+    @rule(
+        shop=st.sampled_from(["a", "b"]),
+        lines=order_lines,
+        creator=creator_coupons,
+        platform=platform_coupons,
+    )
+    def place_order(
+        self, shop: str, lines: dict[int, int], creator: int = 0, platform: int = 0
+    ) -> None:
         w = self.world
         before = dict(SKU.objects.filter(pk__in=w.skus).values_list("pk", "stock"))
         wants = [Want(w.items[shop][i], q) for i, q in sorted(lines.items())]
         try:
             with tenant_context(w.shops[shop]):
                 order = order_place(wants=wants, buyer=BUYER)
+                self._coupons_apply(order, creator, platform)
                 payment = order_payment_start(order=order, provider="sandbox", return_url="")
                 again = order_payment_start(order=order, provider="sandbox", return_url="")
                 assert again.pk == payment.pk  # a second "pay" click reuses the open payment
@@ -289,6 +315,35 @@ class MoneyMachine(RuleBasedStateMachine):
         _public()
         self.orders.append(Placed(shop=shop, number=order.number, payment_id=payment.pk))
         seen("order placed")
+        if creator or platform:
+            seen("order with coupons")
+
+    @staticmethod
+    def _coupons_apply(order: Order, creator: int, platform: int) -> None:
+        """Put coupon shares on the lines of a new order, as checkout's pricing stores them.
+
+        A stand-in for the coupon pricing (storefront/pricing.py, tested on its own): this
+        machine is about the money after the sale, and draws the shares that stress it most,
+        a creator coupon up to her whole commission and a platform coupon up to the whole
+        line, on every line at once.
+        """
+        if not (creator or platform):
+            return
+        lines = list(order.lines.order_by("id"))
+        caps = creator_discount_cap_fen(capture_lines(lines))
+        off = 0
+        for i, (line, cap) in enumerate(zip(lines, caps, strict=True)):
+            mine = (0, cap // 3, cap // 2, cap)[creator]
+            room = line.amount_fen - mine
+            theirs = max(0, (0, room * 3 // 7, room - (1 if i == 0 else 0))[platform])
+            OrderLine.objects.filter(pk=line.pk).update(
+                creator_discount_fen=mine, platform_discount_fen=theirs
+            )
+            off += mine + theirs
+        Order.objects.filter(pk=order.pk).update(
+            goods_fen=order.goods_fen - off, total_fen=order.total_fen - off
+        )
+        order.refresh_from_db()
 
     @precondition(lambda self: self.can_pay())
     @rule(pick=picks, mark=st.sampled_from(["none", "once", "twice", "twice"]))
@@ -523,6 +578,8 @@ class MoneyMachine(RuleBasedStateMachine):
         again = return_receive(case=ReturnCase.objects.get(pk=case.pk), supplier=so.supplier)
         assert again.status == R.REFUNDED
         seen("return refunded" + (" after settlement" if settled else ""))
+        if any(cl.creator_discount_fen or cl.platform_discount_fen for cl in again.lines.all()):
+            seen("couponed return refunded")
         if settled:
             self.clawed |= {("creator", so.tenant_id), ("supplier", so.supplier_id)}
 
@@ -676,6 +733,7 @@ class MoneyMachine(RuleBasedStateMachine):
         w = self.world
         expected: dict[AccountRef, int] = defaultdict(int)  # change in balance (debit +)
         revenue, clearing = AccountRef.platform_revenue(), AccountRef.clearing("sandbox")
+        marketing = AccountRef.platform_marketing()
         sos = list(self._sos().prefetch_related("lines", "return_cases__lines"))
         for so in sos:
             refunded = [c for c in so.return_cases.all() if c.status == R.REFUNDED]
@@ -691,7 +749,12 @@ class MoneyMachine(RuleBasedStateMachine):
             fee = sum(x.fee_fen for x in lines) - sum(
                 cl.fee_fen for c in refunded for cl in c.lines.all()
             )
-            assert commission >= 0 and supply >= 0 and fee >= 0
+            coupons = sum(x.platform_discount_fen for x in lines) - sum(
+                cl.platform_discount_fen for c in refunded for cl in c.lines.all()
+            )
+            assert commission >= 0 and supply >= 0 and fee >= 0 and coupons >= 0
+            # An expense: debited by the capture, credited back by returns.
+            expected[marketing] += coupons
             if so.settled_at is None:
                 expected[AccountRef.commission_pending(so.tenant_id)] -= commission
                 expected[AccountRef.supplier_payable(so.supplier_id)] -= supply
@@ -715,6 +778,8 @@ class MoneyMachine(RuleBasedStateMachine):
             owed = -now
             if ref.kind in ("creator_commission_pending", "supplier_payable", "platform_revenue"):
                 assert owed >= 0, (ref, owed)
+            if ref.kind == "platform_marketing":
+                assert now >= 0, (ref, now)
         for shop in w.shops.values():
             owed = -account_balance_for(ref=AccountRef.commission_available(shop.pk))
             assert owed >= 0 or ("creator", shop.pk) in self.clawed, (shop, owed)
@@ -771,7 +836,7 @@ class MoneyMachine(RuleBasedStateMachine):
             )
             if status == Order.Status.PAID:
                 assert len(captured) == 1 and captures.count() == 1
-                clearing = captures.get().postings.get(amount__gt=0)
+                clearing = captures.get().postings.get(account__kind=AccountKind.PAYMENT_CLEARING)
                 assert clearing.amount == captured[0].amount
                 # One supplier order per supplier of the order, made once.
                 assert sorted(sos.values_list("supplier_id", flat=True)) == sorted(suppliers)
@@ -815,3 +880,48 @@ class MoneyMachine(RuleBasedStateMachine):
             else:
                 assert payout.status != Payout.Status.SENDING
                 assert not transfers and entries == 0
+
+    @invariant()
+    def check_suppliers_get_their_supply_price(self) -> None:
+        """Rule 6: coupons never touch what a supplier is paid for its goods."""
+        sos = list(self._sos().select_related("payment").prefetch_related("lines"))
+        keys = {so.pk: f"payment:{so.payment.out_trade_no}:capture" for so in sos}
+        credited = {
+            (key, supplier): -amount
+            for key, supplier, amount in Posting.objects.filter(
+                entry__idempotency_key__in=set(keys.values()),
+                account__kind=AccountKind.SUPPLIER_PAYABLE,
+            ).values_list("entry__idempotency_key", "account__supplier_id", "amount")
+        }
+        for so in sos:
+            owed = sum(x.supply_price_fen * x.quantity + x.shipping_fen for x in so.lines.all())
+            assert credited[(keys[so.pk], so.supplier_id)] == owed, (so, owed)
+        for supply, quantity, price in ReturnCaseLine.objects.filter(
+            case__supplier_order__in=[so.pk for so in sos], case__status=R.REFUNDED
+        ).values_list("supply_fen", "quantity", "line__supply_price_fen"):
+            assert supply == price * quantity, (supply, quantity, price)
+
+    @invariant()
+    def check_creators_net_never_below_zero(self) -> None:
+        """Rule 7: her own coupon may take her commission on a line to zero, never below."""
+        sos = self._sos()
+        back: dict[int, int] = defaultdict(int)
+        for line_id, commission, creator, platform in ReturnCaseLine.objects.filter(
+            case__supplier_order__in=sos, case__status=R.REFUNDED
+        ).values_list("line_id", "commission_fen", "creator_discount_fen", "platform_discount_fen"):
+            assert min(commission, creator, platform) >= 0
+            back[line_id] += commission
+        for pk, q, retail, supply, fee, commission, creator in SupplierOrderLine.objects.filter(
+            supplier_order__in=sos
+        ).values_list(
+            "pk",
+            "quantity",
+            "retail_price_fen",
+            "supply_price_fen",
+            "fee_fen",
+            "commission_fen",
+            "creator_discount_fen",
+        ):
+            margin = (retail - supply) * q
+            assert creator <= margin - fee and commission == margin - fee - creator, pk
+            assert commission - back[pk] >= 0, (pk, commission, back[pk])

@@ -45,6 +45,9 @@ DEEP_PATHS = {
     "return refunded after settlement",
     "settled",
     "payout paid",
+    # Issue 12: orders with coupons of both kinds, and returns of such orders.
+    "order with coupons",
+    "couponed return refunded",
 }
 
 
