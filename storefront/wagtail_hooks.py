@@ -118,6 +118,7 @@ def register_fans_urls() -> list:
     return [
         path("fans/", fan_views.fans_index, name="storefront_fans"),
         path("fans/tag/", fan_views.fans_bulk_tag, name="storefront_fans_bulk_tag"),
+        path("fans/coupon/", fan_views.fans_coupon_send, name="storefront_fans_coupon"),
         path("fans/export/", fan_views.fans_export_view, name="storefront_fans_export"),
         path("fans/requests/", fan_views.data_requests_index, name="storefront_fan_requests"),
         path("fans/<int:pk>/", fan_views.fan_detail, name="storefront_fan"),

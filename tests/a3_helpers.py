@@ -8,12 +8,12 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core.contact import Contact
-from storefront.models import Fan, Order, ShareLink
+from core.shop import schema_set_public
+from storefront.models import Fan, Order, OrderLine, ShareLink
 from storefront.team import services as team
 from storefront.team.roles import ROLES
 
@@ -45,6 +45,7 @@ def order_make(
     status: str = Order.Status.PAID,
     share_link: ShareLink | None = None,
     phone: str | None = None,
+    street: str = "文三路 100 号 1 幢 101 室",
 ) -> Order:
     """An order of FAN in the current shop, paid DAYS_AGO days ago (no lines needed here)."""
     when = timezone.now() - timedelta(days=days_ago)
@@ -59,7 +60,7 @@ def order_make(
         province="浙江",
         city="杭州市",
         district="西湖区",
-        street="文三路 100 号 1 幢 101 室",
+        street=street,
         note="请放门卫",
         goods_fen=total,
         shipping_fen=0,
@@ -83,7 +84,7 @@ def member_client(shop, shop_client, role_key: str):
         user.save()
         client = shop_client(f"{sub}.localhost")
         client.force_login(user)
-    connection.set_schema_to_public()
+    schema_set_public()
     return client
 
 
@@ -94,7 +95,7 @@ def fan_signed_in(shop, client, fan_id: int) -> None:
         session["storefront_fan"] = fan_id
         session.save()
         client.cookies["sessionid"] = session.session_key
-    connection.set_schema_to_public()
+    schema_set_public()
 
 
 def superuser_client(shop, shop_client):
@@ -105,5 +106,22 @@ def superuser_client(shop, shop_client):
         )
         client = shop_client(f"{sub}.localhost")
         client.force_login(user)
-    connection.set_schema_to_public()
+    schema_set_public()
     return client
+
+
+def line_make(order: Order, item, *, quantity: int = 1) -> OrderLine:
+    """A line of ORDER for the listed ITEM, priced as the listing and catalog say (the rows
+    order_place leaves; made directly so these tests do not depend on checkout's pricing)."""
+    sku = item.sku
+    return OrderLine.objects.create(
+        order=order,
+        listing_id=item.listing_id,
+        item=item,
+        sku=sku,
+        supplier_id=sku.product.supplier_id,
+        title=item.listing.title,
+        quantity=quantity,
+        retail_price_fen=item.retail_price_fen,
+        supply_price_fen=sku.supply_price_fen,
+    )

@@ -322,3 +322,79 @@ def test_admin_posts_need_the_csrf_token(shops):
     with tenant_context(shops.a):
         assert not FanTag.objects.filter(name="伪造").exists()
         assert not fan.notes.exists()
+
+
+def test_the_owner_sends_a_coupon_to_a_segment_once_per_fan(
+    shops, shop_client, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+    from storefront.coupons.models import CouponClaim
+    from storefront.fans.services import fans_coupon_send
+
+    from .c1_helpers import coupon_make
+
+    listed(shops.a)
+    coupon = coupon_make(shops.a, name="回头客专享券")
+    with tenant_context(shops.a):
+        loyal = [fan_make(name=f"忠粉{i}", days_ago=200) for i in range(2)]
+        for fan in loyal:
+            order_make(fan, days_ago=5)
+            order_make(fan, days_ago=50)
+        once = fan_make(name="只买一次", days_ago=200)
+        order_make(once, days_ago=5)
+        tag = FanTag.objects.create(name="a3-券测试")
+        tag.fans.add(*loyal, once)
+    owner = superuser_client(shops.a, shop_client)
+    assert "回头客专享券" in owner.get("/admin/fans/", {"segment": "repeat"}).text
+    service = member_client(shops.a, shop_client, "service")
+    filters = {"segment": "repeat", "tag": "a3-券测试", "back": "segment=repeat&tag=a3-券测试"}
+
+    with django_capture_on_commit_callbacks() as refused:
+        answer = service.post("/admin/fans/coupon/", {"coupon": coupon.pk, **filters})
+    assert answer.status_code == 302 and refused == []  # coupons are the owner's money
+    with django_capture_on_commit_callbacks() as forged:  # a forged filter is not "everyone"
+        owner.post("/admin/fans/coupon/", {"coupon": coupon.pk, "segment": "<x>"})
+    assert forged == []
+    with django_capture_on_commit_callbacks() as callbacks:
+        answer = owner.post("/admin/fans/coupon/", {"coupon": coupon.pk, **filters})
+    assert answer.status_code == 302 and "segment=repeat" in answer["Location"]
+    assert len(callbacks) == 1  # the task goes after the request's transaction
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with tenant_context(shops.a):
+            callbacks[0]()  # as the worker would run it, in shop a
+    finally:
+        app.conf.task_always_eager = eager
+    with tenant_context(shops.a):
+        holders = set(CouponClaim.objects.filter(coupon=coupon).values_list("fan_id", flat=True))
+        assert holders == {f.pk for f in loyal}
+        # Sent again (a retried task, a second click): nobody gets a second one.
+        assert fans_coupon_send(coupon_id=coupon.pk, fan_ids=[f.pk for f in loyal]) == (0, 2)
+        assert CouponClaim.objects.filter(coupon=coupon).count() == 2
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"coupon": "abc"}, {"coupon": "99999999"}, {"coupon": "1", "segment": "<x>"}]
+)
+def test_a_bad_coupon_send_is_refused_without_a_500(shops, shop_client, data):
+    owner = superuser_client(shops.a, shop_client)
+    answer = owner.post("/admin/fans/coupon/", data)
+    assert answer.status_code == 302 and answer["Location"].startswith("/admin/fans/")
+
+
+def test_the_demo_seed_tags_fans_and_leaves_one_pending_request_once(shops):
+    from storefront.fans.demo import DEMO_NOTE, DEMO_TAGS, demo_seed
+    from storefront.fans.models import FanDataRequest, FanNote
+
+    demo_seed(shop=shops.a)
+    demo_seed(shop=shops.a)  # make run again: nothing twice
+
+    with tenant_context(shops.a):
+        assert set(FanTag.objects.filter(name__in=DEMO_TAGS).values_list("name", flat=True)) == set(
+            DEMO_TAGS
+        )
+        assert FanTag.objects.get(name=DEMO_TAGS[0]).fans.count() == 3
+        assert FanNote.objects.filter(text=DEMO_NOTE).count() == 1
+        assert FanDataRequest.objects.filter(kind="delete", state="pending").count() == 1

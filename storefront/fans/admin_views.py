@@ -15,7 +15,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.forms import SafeForm, form_errors_text
 from storefront.team.access import perm_required
-from storefront.team.roles import VIEW_ORDERS
+from storefront.team.roles import MANAGE_SHOP, VIEW_ORDERS
 
 from .models import FanDataRequest, FanExport
 from .selectors import (
@@ -40,7 +41,13 @@ from .selectors import (
     mobile_masked,
     tags_all,
 )
-from .services import fan_note_add, fan_request_complete, fans_export, fans_tag
+from .services import (
+    COUPON_SEND_MAX,
+    fan_note_add,
+    fan_request_complete,
+    fans_export,
+    fans_tag,
+)
 
 PAGE_SIZE = 30
 # Wagtail's admin already requires this of every admin URL; said again so the menu item and
@@ -77,12 +84,16 @@ class TagForm(SafeForm):
     remove = forms.BooleanField(required=False)
 
 
+class CouponSendForm(SafeForm):
+    coupon = forms.IntegerField(label=gettext_lazy("Coupon"), min_value=1)
+
+
 class NoteForm(SafeForm):
     text = forms.CharField(label=gettext_lazy("Note"), max_length=500, widget=forms.Textarea)
 
 
-def _filters(request: HttpRequest) -> dict[str, str]:
-    form = FilterForm(request.GET)
+def _filters(request: HttpRequest | None, data: QueryDict | None = None) -> dict[str, str]:
+    form = FilterForm(data if data is not None else request.GET if request else None)
     if not form.is_valid():  # a forged segment or an overlong search: shown unfiltered
         return {"q": "", "segment": "", "tag": ""}
     return {k: form.cleaned_data[k].strip() for k in ("q", "segment", "tag")}
@@ -133,18 +144,78 @@ def fans_index(request: HttpRequest) -> HttpResponse:
             "tags": tags_all(),
             "contacts": contacts,
             "can_export": contacts,
+            "coupons": _coupons_to_send(request),
         },
     )
+
+
+def _coupons_to_send(request: HttpRequest) -> list | None:
+    """Coupons the owner may send to a segment now (public, live, not all claimed); None for
+    roles that may not (coupons are the creator's money: storefront.manage_shop)."""
+    if not request.user.has_perm(MANAGE_SHOP):
+        return None
+    from storefront.coupons.selectors import coupons_claimable
+
+    return list(coupons_claimable()[:50])
+
+
+def _back(data) -> str:
+    """The list as it was filtered (BACK: its query string), rebuilt from the known filters
+    only: a forged value cannot send the browser elsewhere or break the header."""
+    filters = _filters(None, QueryDict(data.get("back", "")[:300]))
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return reverse("storefront_fans") + ("?" + query if query else "")
+
+
+@require_POST
+@perm_required(MANAGE_SHOP)
+def fans_coupon_send(request: HttpRequest) -> HttpResponse:
+    """Send a coupon to every fan of the list as filtered (a segment, a tag, a search), in a
+    Celery task after this request's transaction: the fans are chosen now."""
+    from storefront.coupons.selectors import coupons_claimable
+
+    from .tasks import fans_coupon_send_task
+
+    target = _back(request.POST)
+    form = CouponSendForm(request.POST)
+    coupon = (
+        coupons_claimable().filter(pk=form.cleaned_data["coupon"]).first()
+        if form.is_valid()
+        else None
+    )
+    if coupon is None:
+        messages.error(request, _("Choose a coupon that fans can claim now."))
+        return redirect(target)
+    chosen = FilterForm(request.POST)
+    if not chosen.is_valid():  # never "everyone" because a filter was forged
+        messages.error(request, form_errors_text(chosen))
+        return redirect(target)
+    filters = {k: chosen.cleaned_data[k].strip() for k in ("q", "segment", "tag")}
+    ids = list(_fans(request, filters).values_list("pk", flat=True)[: COUPON_SEND_MAX + 1])
+    if not ids:
+        messages.error(request, _("No fans match: nobody to send the coupon to."))
+        return redirect(target)
+    if len(ids) > COUPON_SEND_MAX:
+        messages.error(
+            request,
+            _("At most %(n)d fans at a time: choose a segment, a tag or a search first.")
+            % {"n": COUPON_SEND_MAX},
+        )
+        return redirect(target)
+    transaction.on_commit(lambda: fans_coupon_send_task.delay(coupon_id=coupon.pk, fan_ids=ids))
+    messages.success(
+        request,
+        _("The coupon “%(coupon)s” is on its way to %(n)d fans.")
+        % {"coupon": coupon.name, "n": len(ids)},
+    )
+    return redirect(target)
 
 
 @require_POST
 @perm_required(ADMIN_ACCESS)
 def fans_bulk_tag(request: HttpRequest) -> HttpResponse:
     form = TagForm(request.POST)
-    back = request.POST.get("back", "")
-    target = reverse("storefront_fans") + (
-        "?" + back if back and not back.startswith(("/", "\\")) and "://" not in back else ""
-    )
+    target = _back(request.POST)
     ids = [int(v) for v in request.POST.getlist("fan") if v.isdigit() and len(v) < 10]
     if not form.is_valid():
         messages.error(request, form_errors_text(form))

@@ -78,7 +78,7 @@ def _campaign_registration_model() -> type[models.Model] | None:
     return None
 
 
-def fans_annotated() -> QuerySet[Fan]:
+def fans_annotated() -> QuerySet[Any]:
     """Live fans (not erased) with paid_orders, spend_fen and last_paid_at."""
     return Fan.objects.filter(erased_at__isnull=True).annotate(
         paid_orders=Count("orders", filter=_PAID),
@@ -106,7 +106,7 @@ def _brought_buyers() -> Exists:
     )
 
 
-def segment_filter(fans: QuerySet[Fan], *, segment: str) -> QuerySet[Fan]:
+def segment_filter(fans: QuerySet[Any], *, segment: str) -> QuerySet[Any]:
     """FANS (from fans_annotated) in SEGMENT; an unknown segment is no filter."""
     now = timezone.now()
     if segment == "new":
@@ -124,11 +124,11 @@ def segment_filter(fans: QuerySet[Fan], *, segment: str) -> QuerySet[Fan]:
         model = _campaign_registration_model()
         if model is None:
             return fans.none()
-        return fans.filter(pk__in=model.objects.values("fan_id"))
+        return fans.filter(pk__in=model._default_manager.values("fan_id"))
     return fans
 
 
-def search_filter(fans: QuerySet[Fan], *, query: str, contacts: bool) -> QuerySet[Fan]:
+def search_filter(fans: QuerySet[Any], *, query: str, contacts: bool) -> QuerySet[Any]:
     """Search by name, or by a masked contact as the list shows it (138****8000, m***@qq.com).
 
     Whole or partial numbers and addresses are searched only for roles that see contacts
@@ -158,7 +158,7 @@ def search_filter(fans: QuerySet[Fan], *, query: str, contacts: bool) -> QuerySe
 
 def fans_for_admin(
     *, segment: str = "", query: str = "", tag: str = "", contacts: bool = False
-) -> QuerySet[Fan]:
+) -> QuerySet[Any]:
     fans = fans_annotated()
     fans = segment_filter(fans, segment=segment)
     fans = search_filter(fans, query=query, contacts=contacts)
@@ -187,7 +187,9 @@ def fan_coupon_claims(*, fan: Fan) -> list[Any]:
     claims = _model("coupons", "CouponClaim")
     if claims is None:
         return []
-    return list(claims.objects.filter(fan=fan).select_related("coupon").order_by("-pk")[:100])
+    return list(
+        claims._default_manager.filter(fan=fan).select_related("coupon").order_by("-pk")[:100]
+    )
 
 
 @dataclass(frozen=True)

@@ -304,3 +304,51 @@ def fan_requests_complete_due(*, now: datetime | None = None) -> int:
         if fan_request_complete(request_id=request_id, now=now):
             done += 1
     return done
+
+
+# --- send a coupon to a segment ----------------------------------------------------------------
+
+# At most this many fans per send: a segment bigger than that is narrowed first (a tag, a search).
+COUPON_SEND_MAX = 5_000
+
+
+def coupon_send_source() -> str:
+    """The claim source the coupons app records for a coupon the creator sent from her fan
+    list ("crm" once the coupons app knows it; its closest existing source until then)."""
+    from storefront.coupons.services import SOURCES
+
+    return "crm" if "crm" in SOURCES else "link"
+
+
+def fans_coupon_send(*, coupon_id: int, fan_ids: list[int]) -> tuple[int, int]:
+    """Put the coupon COUPON_ID in the wallet of each of FAN_IDS who does not hold it yet;
+    returns (sent, skipped). Safe to repeat: a fan who has it is skipped, so a retried task
+    gives no second coupon. The coupons app's own rules apply to each (live, public, its total
+    and per-fan limits): a fan it refuses is skipped, and once it is all claimed the rest are."""
+    from storefront.coupons.models import Coupon, CouponClaim
+    from storefront.coupons.services import coupon_claim
+
+    coupon = Coupon.objects.filter(pk=coupon_id).first()
+    if coupon is None:
+        return 0, len(fan_ids)
+    holders = set(
+        CouponClaim.objects.filter(coupon=coupon, fan_id__in=fan_ids).values_list(
+            "fan_id", flat=True
+        )
+    )
+    source = coupon_send_source()
+    chosen = list(
+        Fan.objects.filter(pk__in=fan_ids[:COUPON_SEND_MAX], erased_at__isnull=True).order_by("pk")
+    )
+    sent = 0
+    for fan in chosen:
+        if fan.pk in holders:
+            continue
+        try:
+            coupon_claim(coupon=coupon, fan=fan, source=source)
+        except ValidationError as exc:
+            if exc.code in ("sold_out", "not_live", "reward_only"):
+                break  # nobody else can get it either
+        else:
+            sent += 1
+    return sent, len(fan_ids) - sent

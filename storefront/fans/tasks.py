@@ -70,3 +70,18 @@ def fan_requests_due_task() -> int:
         except Exception:
             logger.exception("fans' deletion requests of %s failed", tenant.schema_name)
     return done
+
+
+@shared_task(bind=True, max_retries=3, acks_late=True)
+def fans_coupon_send_task(self, *, coupon_id: int, fan_ids: list[int]) -> int:
+    """Send the coupon to the fans the creator chose (a segment of her list), in the shop it
+    was sent from; returns how many got it. Repeating it gives nobody a second coupon."""
+    from .services import fans_coupon_send
+
+    try:
+        sent, skipped = fans_coupon_send(coupon_id=coupon_id, fan_ids=fan_ids)
+    except Exception as exc:  # a lost connection, a deadlock victim: try again
+        logger.exception("sending coupon %s to %d fans failed", coupon_id, len(fan_ids))
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+    logger.info("coupon %s sent to %d fans, %d skipped", coupon_id, sent, skipped)
+    return sent
