@@ -86,7 +86,7 @@ class Command(BaseCommand):
         from storefront.analytics.demo_orders import demo_orders_seed
         from storefront.coupons.demo import demo_seed as coupons_seed
         from storefront.fans.demo import demo_seed as fans_seed
-        from storefront.sharing.demo import demo_seed as sharing_seed
+        from storefront.sharing_demo import demo_seed as sharing_seed
 
         with schema_context("public"):
             platform_coupons_seed()
