@@ -58,6 +58,7 @@ def storefront_bench():
     spec = importlib.util.spec_from_file_location("bench_storefront", ROOT / "bench/storefront.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
     spec.loader.exec_module(module)
     module.DB_NAME = DB_NAME
     return module

@@ -40,10 +40,9 @@ from .a1_helpers import (
 from .cms_helpers import card, grid
 from .storefront_helpers import listed
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.usefixtures("catalog_media", "catalog_english"),
-]
+# Each test but the browser's runs in a rolled-back transaction; the browser's server thread
+# must see committed rows (committed_analytics).
+pytestmark = pytest.mark.usefixtures("catalog_media", "catalog_english")
 
 __all__ = ["clean_analytics", "committed_analytics"]  # fixtures, used by name below
 TODAY = date(2026, 3, 2)
@@ -92,6 +91,7 @@ def beacon(client, body, *, agent: str = PHONE, **extra):
 # --- counting ------------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_counts_are_exact_under_concurrent_views(shops, clean_analytics):
     """Eight threads count 500 views each of one article at the same moment: 4,000, not fewer."""
     start = threading.Barrier(8)
@@ -111,6 +111,7 @@ def test_counts_are_exact_under_concurrent_views(shops, clean_analytics):
     assert total(shops.a, event="article_view", page_id=7) == 4000
 
 
+@pytest.mark.django_db
 def test_unique_visitors_are_counted_within_the_hyperloglog_error(shops, clean_analytics):
     """5,000 readers, each reading two pages: about 5,000 visitors (±2.43 %), not 10,000."""
     readers = [f"reader-{n}" for n in range(5_000)]
@@ -129,6 +130,7 @@ def test_unique_visitors_are_counted_within_the_hyperloglog_error(shops, clean_a
     assert total(shops.a, event="article_view") == 10_000
 
 
+@pytest.mark.django_db
 def test_a_visitor_is_the_same_all_day_and_not_the_next(shops, rf):
     request = rf.get("/", HTTP_USER_AGENT=PHONE, REMOTE_ADDR="203.0.113.9")
     monday = visitor_of(request, shop_id=shops.a.pk, day=date(2026, 3, 2))
@@ -163,6 +165,7 @@ PEOPLE = [
 
 
 @pytest.mark.parametrize("agent", BOTS)
+@pytest.mark.django_db
 def test_known_bots_are_not_counted(shops, shop_client, clean_analytics, agent):
     page = article(shops.a, [])
     event_count(shop_id=shops.a.pk, event="article_view", page_id=page.pk, user_agent=agent)
@@ -175,6 +178,7 @@ def test_known_bots_are_not_counted(shops, shop_client, clean_analytics, agent):
 
 
 @pytest.mark.parametrize("agent", PEOPLE)
+@pytest.mark.django_db
 def test_people_are_counted(shops, shop_client, clean_analytics, agent):
     page = article(shops.a, [])
     response = beacon(shop_client("a.localhost"), {"p": page.pk, "e": [["article_view", 0]]},
@@ -187,6 +191,7 @@ def test_people_are_counted(shops, shop_client, clean_analytics, agent):
     assert sum(visitors(shops.a).values()) == 1
 
 
+@pytest.mark.django_db
 def test_counting_without_redis_loses_the_count_not_the_page(shops, shop_client, settings):
     """Figures are not worth a failed page, checkout or payment: Redis down, the beacon still
     answers 204 and event_count returns."""
@@ -201,6 +206,7 @@ def test_counting_without_redis_loses_the_count_not_the_page(shops, shop_client,
 # --- the beacon ----------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_the_beacon_counts_a_view_card_impressions_and_taps(shops, shop_client, clean_analytics):
     one, _ = listed(shops.a)
     two, _ = listed(shops.a)
@@ -230,6 +236,7 @@ def test_the_beacon_counts_a_view_card_impressions_and_taps(shops, shop_client, 
     assert visitors(shops.a) == {day: 1}  # one reader
 
 
+@pytest.mark.django_db
 def test_one_beacon_adds_at_most_one_view_and_one_impression_per_card(
     shops, shop_client, clean_analytics
 ):
@@ -270,6 +277,7 @@ def _bad_inputs(page_id: int, listing_id: int, other_listing_id: int) -> list:
     ]
 
 
+@pytest.mark.django_db
 def test_bad_beacons_get_400_never_500(shops, shop_client, clean_analytics):
     listing, _ = listed(shops.a)
     other = only_in_b(shops)
@@ -286,6 +294,7 @@ def test_bad_beacons_get_400_never_500(shops, shop_client, clean_analytics):
     assert analytics_keys(shops.a) == []  # nothing counted, not even a visitor
 
 
+@pytest.mark.django_db
 def test_another_sites_pages_cannot_post_beacons(shops, shop_client, clean_analytics):
     page = article(shops.a, [])
     body = {"p": page.pk, "e": [["article_view", 0]]}
@@ -298,6 +307,7 @@ def test_another_sites_pages_cannot_post_beacons(shops, shop_client, clean_analy
     assert total(shops.a, event="article_view") == 1
 
 
+@pytest.mark.django_db
 def test_a_client_inflates_counts_by_the_rate_limit_at_most(shops, shop_client, settings):
     # A day's window: a run never straddles its edge (the limit's windows are fixed).
     settings.VSTORE_RATES = {**settings.VSTORE_RATES, "analytics_beacon": "5/d"}
@@ -321,6 +331,7 @@ def test_a_client_inflates_counts_by_the_rate_limit_at_most(shops, shop_client, 
 # --- where events come from ----------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_shops_never_see_each_others_events(shops, shop_client, clean_analytics):
     """The same page id exists in both shops (their schemas are clones): a's views stay a's."""
     listing_a, _ = listed(shops.a)
@@ -341,6 +352,7 @@ def test_shops_never_see_each_others_events(shops, shop_client, clean_analytics)
     assert all(str(shops.b.pk) not in k for k in analytics_keys(shops.a))
 
 
+@pytest.mark.django_db
 def test_share_visits_and_checkout_starts_are_counted_where_they_happen(
     shops, shop_client, clean_analytics
 ):
@@ -367,6 +379,7 @@ def test_share_visits_and_checkout_starts_are_counted_where_they_happen(
     }
 
 
+@pytest.mark.django_db
 def test_a_paid_order_is_counted_once(
     shops, shop_client, clean_analytics, django_capture_on_commit_callbacks
 ):
@@ -398,6 +411,7 @@ def test_a_paid_order_is_counted_once(
 # --- the page cache ------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_cached_pages_carry_the_beacon_and_the_hit_path_counts_nothing(
     shops, shop_client, clean_analytics, settings
 ):
@@ -425,6 +439,7 @@ def test_cached_pages_carry_the_beacon_and_the_hit_path_counts_nothing(
     assert analytics_keys(shops.a) == []
 
 
+@pytest.mark.django_db
 def test_product_and_home_pages_carry_their_own_view(shops, shop_client, settings):
     settings.VSTORE_PAGE_CACHE_SECONDS = 30
     listing, _ = listed(shops.a)

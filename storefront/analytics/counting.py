@@ -167,11 +167,13 @@ def events_count(
     if valid:
         pipe.expire(live, LIVE_TTL)
         pipe.sadd(key(shop_id, "days"), today)
+        pipe.expire(key(shop_id, "days"), LIVE_TTL)  # a deleted shop's keys go by themselves
     if visitor:
         seen = key(shop_id, f"u:{today}")
         pipe.pfadd(seen, visitor)
         pipe.expire(seen, VISITORS_TTL)
         pipe.sadd(key(shop_id, "udays"), today)
+        pipe.expire(key(shop_id, "udays"), VISITORS_TTL)
     try:
         pipe.execute()
     except redis.RedisError:
