@@ -79,7 +79,7 @@ def test_a_fan_claims_a_coupon_sees_it_at_me_and_saves_at_checkout(shops, platfo
             page.screenshot(path=shots / "2-claimed.png", full_page=True)
 
             # 我的, from the shop's navigation: the coupon is in her wallet, ready to use.
-            page.locator(".shop-nav").get_by_role("link", name="Me").tap()
+            page.locator(".shop-nav").get_by_role("link", name="Me", exact=True).tap()
             expect(page).to_have_url(f"{shop}/me/")
             wallet = page.locator(".account-coupons")
             expect(wallet.locator(".coupon-name")).to_have_text("新人立减 10 元")

@@ -140,5 +140,7 @@ def contact_masked(fan: Fan) -> str:
     (a phone is read over shoulders): 138****8000, m***@example.com."""
     if fan.mobile:
         return f"{fan.mobile[:3]}****{fan.mobile[-4:]}"
+    if not fan.email:  # erased at her request (fans' data rights): nothing to show
+        return ""
     local, _at, domain = fan.email.partition("@")
     return f"{local[:1]}***@{domain}"

@@ -3,7 +3,6 @@ page (我的): her orders by state, her coupons, whom she brought and her data."
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -103,7 +102,6 @@ def code_verify_view(request: HttpRequest) -> HttpResponse:
             if fan is None:
                 # Right code, no orders here yet: she is a fan now (a coupon needs a holder).
                 fan = fan_ensure(contact=contact)
-                messages.info(request, _("Welcome! You have no orders in this shop yet."))
             target = request.session.pop(SESSION_NEXT, None) or reverse("storefront:account")
             request.session.cycle_key()  # a new session for a newly recognised buyer
             request.session[SESSION_FAN] = fan.pk
