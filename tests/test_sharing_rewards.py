@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -376,3 +377,26 @@ def test_the_demo_seeds_a_share_reward_and_a_sharer_who_earned_it(shops, goods):
         assert friend.share_link is not None and friend.share_link.sharer_id == sharer.pk
         assert [b.why for b in sharer_summary(fan=sharer).brought] == [Why.REWARDED]
         assert Fan.objects.filter(mobile=SHARER_MOBILE).count() == 1
+
+
+def test_an_hour_with_nothing_due_costs_the_same_few_queries_however_many_wait(
+    shops, shop_client, goods
+):
+    """Orders waiting for their return windows are looked at in bulk: the hourly run's cost in
+    a shop does not grow with them (one statement for the orders, three for billing's view of
+    up to 200 of them)."""
+    reward_coupon(shops.a)
+    _sharer, link, _own = sharer_make(shops.a, shop_client, goods)
+    ship_and_deliver(friend_buys(shops.a, shop_client, goods, link), days_ago=1)
+
+    def queries() -> int:
+        with tenant_context(shops.a), CaptureQueriesContext(connection) as run:
+            share_rewards_grant()
+        connection.set_schema_to_public()
+        return len(run.captured_queries)
+
+    one_waiting = queries()
+    for _ in range(2):
+        ship_and_deliver(friend_buys(shops.a, shop_client, goods, link), days_ago=1)
+
+    assert queries() == one_waiting

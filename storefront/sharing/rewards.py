@@ -131,7 +131,7 @@ def share_rewards_grant(*, now: datetime | None = None) -> int:
     )
     granted = 0
     for chunk in _chunks(list(candidates), 200):
-        # Most brought orders wait for their parcels: billing's view of a whole chunk (two
+        # Most brought orders wait for their parcels: billing's view of a whole chunk (three
         # queries) leaves only those whose windows have closed for the locked check.
         windows = selectors.order_windows(order_numbers=[o.number for o in chunk])
         for order in chunk:

@@ -180,7 +180,7 @@ class Window:
 
 
 def order_windows(*, order_numbers: list[str]) -> dict[str, Window]:
-    """Billing's view of ORDER_NUMBERS of this shop (2 queries, whatever their number)."""
+    """Billing's view of ORDER_NUMBERS of this shop (3 queries, whatever their number)."""
     if not order_numbers:
         return {}
     tenant = current_shop()
