@@ -82,6 +82,10 @@ class PricedLine:
     def total_fen(self) -> int:
         return self.gross_fen - self.discount_fen
 
+    def coupon_fen(self, funder: Funder) -> int:
+        """What FUNDER's coupons took off this line (the OrderLine's *_discount_fen)."""
+        return sum(d.amount_fen for d in self.discounts if d.funded_by is funder)
+
     def funded_by(self, funder: Funder) -> int:
         """What FUNDER pays of this line, against the list price (campaign and coupons)."""
         below_list = (self.list_price_fen - self.unit_price_fen) * self.quantity
