@@ -114,8 +114,19 @@ def _client(url: str) -> redis.Redis:
 
 
 def client() -> redis.Redis:
-    """Redis for counters (the cache's Redis; its connections are pooled per process)."""
+    """Redis for counters (the cache's Redis; its connections are pooled per process). A page
+    waits for it 2 s at most: counting is never worth a slow page."""
     return _client(settings.REDIS_URL)
+
+
+@lru_cache(maxsize=4)
+def _rollup_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=60, socket_connect_timeout=5)
+
+
+def rollup_client() -> redis.Redis:
+    """Redis for the rollup task, which reads big hashes and may wait longer than a page."""
+    return _rollup_client(settings.REDIS_URL)
 
 
 def day_text(day: date) -> str:

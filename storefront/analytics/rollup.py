@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .counting import client, field_parse, key
+from .counting import client, field_parse, key, rollup_client
 from .models import RollupBatch
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def batch_apply(*, shop_id: int, batch: str, result: RollupResult) -> None:
 
 def batch_commit(*, shop_id: int, batch: str, result: RollupResult) -> None:
     """Step 2: the batch's counts into DailyCount, once (RollupBatch remembers it)."""
-    redis = client()
+    redis = rollup_client()
     batch_key = key(shop_id, f"b:{batch}")
     day = datetime.strptime(batch.split(".", 1)[0], "%Y%m%d").date()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -119,7 +119,9 @@ def batch_commit(*, shop_id: int, batch: str, result: RollupResult) -> None:
         fresh = cursor.fetchone() is not None
         if fresh:
             columns: tuple[list, list, list, list, list] = ([], [], [], [], [])
-            for field, value in redis.hgetall(batch_key).items():
+            # HSCAN in chunks: a busy day's hash has hundreds of thousands of fields, and the
+            # batch no longer changes, so reading it piecewise sees it whole.
+            for field, value in redis.hscan_iter(batch_key, count=10_000):
                 item = field_parse(_text(field))
                 count = int(value)
                 if item is None or count <= 0:
