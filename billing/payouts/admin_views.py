@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from billing.ledger_selectors import coupon_costs
 from core.shop import current_shop_id
 
 from .selectors import creator_earnings, creator_payouts
@@ -36,6 +37,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
             "page_title": _("Earnings"),
             "header_icon": "doc-full",
             "earnings": creator_earnings(tenant_id=tenant_id),
+            "coupons": coupon_costs(tenant_id=tenant_id),
             "page": page,
         },
     )
