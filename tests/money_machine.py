@@ -265,16 +265,19 @@ class MoneyMachine(RuleBasedStateMachine):
         a=order_lines,
         b=order_lines,
         days_ago=st.lists(st.integers(min_value=0, max_value=10), min_size=4, max_size=4),
+        coupons=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=4, max_size=4),
     )
     def delivered_orders_to_start_with(
-        self, a: dict[int, int], b: dict[int, int], days_ago: list[int]
+        self, a: dict[int, int], b: dict[int, int], days_ago: list[int], coupons: list[int]
     ) -> None:
         """Each example starts with a paid order in each shop, shipped and delivered DAYS_AGO
         (return windows open or closed), so that the later stages (returns, settlement,
         payouts) are reached within a bounded number of steps; the rules below take orders
-        placed later through every stage one step at a time."""
-        self.place_order("a", a)
-        self.place_order("b", b)
+        placed later through every stage one step at a time. Most of these first orders carry
+        coupons (COUPONS: creator and platform shares of each), so returns of couponed
+        orders are reached too."""
+        self.place_order("a", a, coupons[0], coupons[1] % 3)
+        self.place_order("b", b, coupons[2], coupons[3] % 3)
         for placed in list(self.orders):
             self._pay(placed, "once")
         self.ship(0, every=True)
