@@ -37,7 +37,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.erasure import buyer_erase
 from core.money import yuan_plain
+from core.shop import current_shop_id
 from core.text import text_validate
 from storefront.models import Fan, Order
 
@@ -272,7 +274,17 @@ def fan_erase(*, fan: Fan, now: datetime | None = None) -> None:
         FanDataRequest.objects.filter(
             fan=fan, kind=FanDataRequest.Kind.DELETE, state=FanDataRequest.State.PENDING
         ).update(state=FanDataRequest.State.DONE, done_at=now)
-    logger.info("personal information of fan %s erased", fan.pk)
+        # Billing's public copies of her orders (parcel addresses, where notices went).
+        moving = buyer_erase(
+            tenant_id=current_shop_id(),
+            order_numbers=list(Order.objects.filter(fan=fan).values_list("number", flat=True)),
+            contacts=[fan.mobile, fan.email],
+        )
+    logger.info(
+        "personal information of fan %s erased (%d parcels on their way keep their address)",
+        fan.pk,
+        moving,
+    )
 
 
 def fan_request_complete(*, request_id: int, now: datetime | None = None) -> bool:
