@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.money import yuan
+from core.shop_cache import cached
 from storefront.coupons.models import Coupon, CouponClaim
 from storefront.coupons.selectors import claim_usable as usable
 from storefront.coupons.selectors import coupons_claimable
@@ -26,7 +27,12 @@ STRIP_MAX = 3
 
 @register.inclusion_tag("storefront/coupons/claim_strip.html", takes_context=True)
 def coupon_strip(context: template.Context, listing) -> dict:
-    coupons = list(coupons_claimable(listing_id=listing.pk)[:STRIP_MAX])
+    # Kept in the shop data cache like the page's other reads: a coupon made, ended or all
+    # claimed shows within seconds, and a press on a stale one is answered by the claim POST.
+    coupons = cached(
+        f"coupon-strip:{listing.pk}",
+        lambda: list(coupons_claimable(listing_id=listing.pk)[:STRIP_MAX]),
+    )
     # The page's CSRF token goes with the forms (the page cache swaps in each visitor's own).
     return {"coupons": coupons, "csrf_token": context.get("csrf_token")}
 
