@@ -32,16 +32,19 @@ def permille_text(value: int | None) -> str:
 def dashboard_context(*, period_key: str | None, with_money: bool) -> dict[str, Any]:
     """Everything the dashboard template shows for the period ?period= names."""
     period = selectors.period_get(period_key)
-    summary = selectors.summary(period=period)
-    days = selectors.per_day(period=period)
+    # Two reads serve every figure: the period's paid orders and its daily rows.
+    orders = selectors.order_figures(period=period)
+    daily = selectors.daily_rows(period=period)
+    summary = selectors.summary(period=period, orders=orders)
+    days = selectors.per_day(period=period, orders=orders)
     day_labels = [date_format(d.day, "m-d") for d in days]
-    funnel = selectors.funnel(period=period, paid_orders=summary.orders)
-    articles = selectors.top_articles(period=period, by="orders")
+    funnel = selectors.funnel(period=period, paid_orders=orders.orders, daily=daily)
+    articles = selectors.top_articles(period=period, by="orders", daily=daily)
     if not articles:
         # No attributed order yet: the most read articles are still worth seeing.
-        articles = selectors.top_articles(period=period, by="views")
+        articles = selectors.top_articles(period=period, by="views", daily=daily)
     listings = selectors.top_listings(period=period, by="gmv_fen" if with_money else "units")
-    sources = selectors.sources(period=period)
+    sources = selectors.sources(period=period, orders=orders, daily=daily)
     context: dict[str, Any] = {
         "period": period,
         "periods": [(key, selectors.PERIOD_LABELS[key]) for key in selectors.PERIODS],
@@ -76,7 +79,7 @@ def dashboard_context(*, period_key: str | None, with_money: bool) -> dict[str, 
         ),
     }
     if with_money:
-        money = selectors.money(period=period)
+        money = selectors.money(period=period, orders=orders)
         context |= {
             "money": money,
             "gmv_chart": line_chart(

@@ -34,8 +34,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import Count, F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page
@@ -108,6 +109,93 @@ def _paid_in(period: Period):
 
 
 @dataclass(frozen=True)
+class Day:
+    day: date
+    orders: int
+    gmv_fen: int
+
+
+@dataclass(frozen=True)
+class OrderFigures:
+    """The period's paid orders, read in one statement (one scan of the orders)."""
+
+    orders: int
+    gmv_fen: int
+    buyers: int
+    repeat_buyers: int
+    shared: int  # paid orders that came through a share link
+    days: list[Day]
+
+
+def order_figures(*, period: Period) -> OrderFigures:
+    """Orders, GMV, buyers, repeat buyers, share-link orders and the per-day series at once.
+
+    The period's paid orders are read once (a materialised CTE) and grouped two ways; a buyer
+    is a repeat buyer with two orders in the period or any paid order before it (an index probe
+    by fan, only for buyers with one order in the period).
+    """
+    table = Order._meta.db_table
+    sql = f"""
+        WITH p AS MATERIALIZED (
+            SELECT fan_id, total_fen, share_link_id,
+                   (paid_at AT TIME ZONE %(tz)s)::date AS day
+              FROM {table}
+             WHERE status = %(paid)s AND paid_at >= %(start)s AND paid_at < %(end)s
+        ), buyers AS (
+            SELECT fan_id, count(*) AS n FROM p GROUP BY fan_id
+        )
+        SELECT day, count(*), coalesce(sum(total_fen), 0), count(share_link_id), 0
+          FROM p GROUP BY day
+        UNION ALL
+        SELECT NULL, count(*), count(*) FILTER (
+                   WHERE n >= 2 OR EXISTS (
+                       SELECT 1 FROM {table} o
+                        WHERE o.fan_id = buyers.fan_id AND o.status = %(paid)s
+                          AND o.paid_at < %(start)s)
+               ), 0, 1
+          FROM buyers
+    """  # noqa: S608 (the table name is the model's own, the values are parameters)
+    params: dict[str, str | datetime] = {
+        "tz": settings.TIME_ZONE,
+        "paid": Order.Status.PAID.value,
+        "start": period.start,
+        "end": period.end,
+    }
+    found: dict[date, tuple[int, int]] = {}
+    orders = gmv = shared = buyers = repeat = 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for day, n, second, third, is_buyers in cursor.fetchall():
+            if is_buyers:
+                buyers, repeat = int(n), int(second)
+                continue
+            found[day] = (int(n), int(second))
+            orders += int(n)
+            gmv += int(second)
+            shared += int(third)
+    return OrderFigures(
+        orders=orders,
+        gmv_fen=gmv,
+        buyers=buyers,
+        repeat_buyers=repeat,
+        shared=shared,
+        days=[Day(d, *found.get(d, (0, 0))) for d in period.dates()],
+    )
+
+
+def daily_rows(*, period: Period) -> list[tuple[str, int, str, int]]:
+    """(event, page_id, source, count) summed over the period's days: one read of the daily
+    rows that the funnel, the articles and the sources all share."""
+    rows = (
+        DailyCount.objects.filter(day__gte=period.first, day__lte=period.last)
+        .values_list("event", "page_id", "source")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    return [(event, page_id, source, int(n)) for event, page_id, source, n in rows]
+
+
+@dataclass(frozen=True)
 class Summary:
     """The counts anyone with the dashboard may see (no money)."""
 
@@ -135,26 +223,16 @@ class Money:
     commission_available_fen: int
 
 
-def summary(*, period: Period) -> Summary:
-    paid = _paid_in(period).aggregate(orders=Count("id"), buyers=Count("fan_id", distinct=True))
-    buyers = _paid_in(period).values("fan_id")
-    repeat = (
-        Order.objects.filter(
-            status=Order.Status.PAID, paid_at__lt=period.end, fan_id__in=Subquery(buyers)
-        )
-        .values("fan_id")
-        .annotate(n=Count("id"))
-        .filter(n__gte=2)
-        .count()
-    )
+def summary(*, period: Period, orders: OrderFigures | None = None) -> Summary:
+    orders = orders or order_figures(period=period)
     visitors = DailyVisitors.objects.filter(day__gte=period.first, day__lte=period.last).aggregate(
         n=Coalesce(Sum("visitors"), 0)
     )["n"]
     return Summary(
         visitors=int(visitors),
-        orders=paid["orders"],
-        buyers=paid["buyers"],
-        repeat_buyers=repeat,
+        orders=orders.orders,
+        buyers=orders.buyers,
+        repeat_buyers=orders.repeat_buyers,
         refunds=_refunds(period).count(),
     )
 
@@ -168,38 +246,23 @@ def _refunds(period: Period):
     ).exclude(status=Refund.Status.FAILED)
 
 
-def money(*, period: Period) -> Money:
-    paid = _paid_in(period).aggregate(n=Count("id"), gmv=Coalesce(Sum("total_fen"), 0))
-    gmv = int(paid["gmv"])
+def money(*, period: Period, orders: OrderFigures | None = None) -> Money:
+    orders = orders or order_figures(period=period)
+    gmv, n = orders.gmv_fen, orders.orders
     refund = _refunds(period).aggregate(s=Coalesce(Sum("amount"), 0))["s"]
     earnings = creator_earnings(tenant_id=current_shop_id())
     return Money(
         gmv_fen=gmv,
-        aov_fen=(gmv + paid["n"] // 2) // paid["n"] if paid["n"] else None,
+        aov_fen=(gmv + n // 2) // n if n else None,
         refund_fen=int(refund),
         commission_pending_fen=earnings.pending_fen,
         commission_available_fen=earnings.available_fen,
     )
 
 
-@dataclass(frozen=True)
-class Day:
-    day: date
-    orders: int
-    gmv_fen: int
-
-
-def per_day(*, period: Period) -> list[Day]:
+def per_day(*, period: Period, orders: OrderFigures | None = None) -> list[Day]:
     """Every day of the period (days without orders as zeros), oldest first."""
-    rows = (
-        _paid_in(period)
-        .annotate(day=TruncDate("paid_at", tzinfo=_tz()))
-        .values("day")
-        .annotate(n=Count("id"), gmv=Sum("total_fen"))
-        .order_by()
-    )
-    found = {row["day"]: (row["n"], int(row["gmv"])) for row in rows}
-    return [Day(d, *found.get(d, (0, 0))) for d in period.dates()]
+    return (orders or order_figures(period=period)).days
 
 
 @dataclass(frozen=True)
@@ -211,20 +274,18 @@ class Step:
     of_first_permille: int | None
 
 
-def funnel(*, period: Period, paid_orders: int | None = None) -> list[Step]:
+def funnel(
+    *,
+    period: Period,
+    paid_orders: int | None = None,
+    daily: list[tuple[str, int, str, int]] | None = None,
+) -> list[Step]:
     """Article views → card taps → checkout starts → paid orders."""
-    counts = dict(
-        DailyCount.objects.filter(
-            day__gte=period.first,
-            day__lte=period.last,
-            event__in=["article_view", "card_tap", "checkout_start"],
-        )
-        .values_list("event")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
+    counts: dict[str, int] = defaultdict(int)
+    for event, _page, _source, n in daily if daily is not None else daily_rows(period=period):
+        counts[event] += n
     if paid_orders is None:
-        paid_orders = _paid_in(period).count()
+        paid_orders = order_figures(period=period).orders
     steps = [
         ("article_view", _("Article views"), int(counts.get("article_view", 0))),
         ("card_tap", _("Product card taps"), int(counts.get("card_tap", 0))),
@@ -247,22 +308,14 @@ class ArticleFigures:
     orders: int = 0
 
 
-def articles(*, period: Period) -> list[ArticleFigures]:
+def articles(
+    *, period: Period, daily: list[tuple[str, int, str, int]] | None = None
+) -> list[ArticleFigures]:
     """Every article viewed in the period with its views, card taps and attributed orders."""
-    rows = (
-        DailyCount.objects.filter(
-            day__gte=period.first,
-            day__lte=period.last,
-            page_id__gt=0,
-            event__in=["article_view", "card_tap", "order_paid"],
-        )
-        .values_list("page_id", "event")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
-    by_page: dict[int, dict[str, int]] = defaultdict(dict)
-    for page_id, event, n in rows:
-        by_page[page_id][event] = int(n)
+    by_page: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event, page_id, _source, n in daily if daily is not None else daily_rows(period=period):
+        if page_id > 0 and event in ("article_view", "card_tap", "order_paid"):
+            by_page[page_id][event] += n
     # Articles are the pages that had article views (product pages report product views).
     ids = [pk for pk, events in by_page.items() if "article_view" in events]
     titles = dict(Page.objects.filter(pk__in=ids).values_list("pk", "title"))
@@ -279,9 +332,14 @@ def articles(*, period: Period) -> list[ArticleFigures]:
     ]
 
 
-def top_articles(*, period: Period, by: str = "orders") -> list[ArticleFigures]:
+def top_articles(
+    *,
+    period: Period,
+    by: str = "orders",
+    daily: list[tuple[str, int, str, int]] | None = None,
+) -> list[ArticleFigures]:
     """The TOP_N articles by BY ("orders", "views" or "taps"), ties broken by views then id."""
-    rows = [a for a in articles(period=period) if getattr(a, by) > 0]
+    rows = [a for a in articles(period=period, daily=daily) if getattr(a, by) > 0]
     rows.sort(key=lambda a: (-getattr(a, by), -a.views, a.page_id))
     return rows[:TOP_N]
 
@@ -355,39 +413,34 @@ def _source_label(source: str) -> str:
     return source
 
 
-def sources(*, period: Period) -> list[SourceFigures]:
+def sources(
+    *,
+    period: Period,
+    orders: OrderFigures | None = None,
+    daily: list[tuple[str, int, str, int]] | None = None,
+) -> list[SourceFigures]:
     """Visits and paid orders by where the buyer came from, most orders first.
 
     From the daily rows' source; coupons' orders and discounts come from their redemptions
     when the coupons app is installed (exact, whatever the beacon missed).
     """
-    rows = (
-        DailyCount.objects.filter(
-            day__gte=period.first,
-            day__lte=period.last,
-            event__in=[*VISIT_EVENTS, "order_paid"],
-        )
-        .values_list("source")
-        .annotate(
-            visits=Sum("count", filter=Q(event__in=VISIT_EVENTS)),
-            orders=Sum("count", filter=Q(event="order_paid")),
-        )
-        .order_by()
-    )
     found: dict[str, SourceFigures] = {}
-    for source, visits, orders in rows:
-        found[source] = SourceFigures(
-            source, _source_label(source), int(visits or 0), int(orders or 0)
-        )
+    for event, _page, source, n in daily if daily is not None else daily_rows(period=period):
+        if event in VISIT_EVENTS or event == "order_paid":
+            row = found.setdefault(source, SourceFigures(source, _source_label(source)))
+            if event == "order_paid":
+                row.orders += n
+            else:
+                row.visits += n
     # Share links: the orders themselves say which came through one (Order.share_link).
-    shared = _paid_in(period).filter(share_link__isnull=False).count()
+    shared = (orders or order_figures(period=period)).shared
     if shared or "share" in found:
         row = found.setdefault("share", SourceFigures("share", _source_label("share")))
         row.orders = shared
-    for code, orders, discount in _coupon_redemptions(period):
+    for code, used, discount in _coupon_redemptions(period):
         key = f"coupon:{code}"
         row = found.setdefault(key, SourceFigures(key, _source_label(key)))
-        row.orders = orders
+        row.orders = used
         row.discount_fen = discount
     result = [row for row in found.values() if row.visits or row.orders]
     result.sort(key=lambda r: (-r.orders, -r.visits, r.source))
