@@ -252,6 +252,9 @@ def test_the_checkout_page_shows_the_coupon_and_the_total_after_it(shops, shop_c
     with tenant_context(shops.a):
         order = Order.objects.get(fan=fan)
     assert order.goods_fen == 8300
+    # Her order page shows the goods before the coupon and the saving, like the checkout did.
+    summary = client.get(f"/orders/{order.number}/").content.decode()
+    assert "¥88.00" in summary and 'class="order-coupon">−¥5.00' in summary
 
 
 @pytest.mark.parametrize(

@@ -45,9 +45,14 @@ def order_page_context(*, order: Order) -> dict:
         shipments=fulfilment,
         return_cases=aftersale["return_cases"],
     )
+    lines = list(order.lines.all())
+    coupon_fen = sum(line.creator_discount_fen + line.platform_discount_fen for line in lines)
     return {
         "order": order,
-        "lines": list(order.lines.all()),
+        "lines": lines,
+        # The order's goods are stored after coupons; the page shows them before, and the saving.
+        "coupon_fen": coupon_fen,
+        "goods_list_fen": order.goods_fen + coupon_fen,
         "payments": payments,
         "fulfilment": fulfilment,
         "progress": progress,
