@@ -1,12 +1,14 @@
 """StreamField blocks that sell: a product card and a product grid, each picking the shop's
-listings through the listing chooser."""
+listings through the listing chooser, and a coupon fans claim (领券) from the article."""
 
 from __future__ import annotations
 
 from functools import cached_property
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+from wagtail.blocks import StructBlockValidationError
 
 from .choosers import listing_chooser_viewset
 from .selectors import listing_card, listings_by_id, product_url
@@ -92,3 +94,50 @@ class ProductGridBlock(blocks.StructBlock):
         icon = "table"
         label = _("Product grid")
         template = "cms/blocks/product_grid.html"
+
+
+class CouponBlock(blocks.StructBlock):
+    """One of the shop's coupons, with a 领取 button, inside an article.
+
+    The article is kept in the anonymous page cache: the block shows what is the same for every
+    reader (the coupon's terms while anyone may claim it, nothing once it is ended, paused or all
+    claimed) and the claim POST answers for each fan, as the product page's strip does.
+    """
+
+    code = blocks.CharBlock(
+        label=_("Coupon code"),
+        max_length=16,
+        help_text=_("The code of one of your coupons (Coupons in the menu)."),
+    )
+
+    def clean(self, value):
+        value = super().clean(value)
+        from storefront.coupons.models import Coupon
+        from storefront.coupons.services import coupon_by_code
+
+        code = (value.get("code") or "").strip().upper()
+        coupon = coupon_by_code(code=code)
+        if coupon is None or coupon.purpose != Coupon.Purpose.PUBLIC:
+            raise StructBlockValidationError(
+                block_errors={"code": ValidationError(_("Your shop has no coupon with this code."))}
+            )
+        value["code"] = code
+        return value
+
+    def get_context(self, value, parent_context=None):
+        from core.shop_cache import cached
+        from storefront.coupons.selectors import coupons_claimable
+
+        context = super().get_context(value, parent_context=parent_context)
+        code = value.get("code") or ""
+        context["coupons"] = cached(
+            f"coupon-block:{code}", lambda: list(coupons_claimable().filter(code=code)[:1])
+        )
+        context["csrf_token"] = (parent_context or {}).get("csrf_token")
+        context["source"] = "article"
+        return context
+
+    class Meta:
+        icon = "tag"
+        label = _("Coupon")
+        template = "storefront/coupons/claim_strip.html"

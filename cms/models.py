@@ -27,7 +27,7 @@ from wagtail.models import Page, Site
 from core.money import yuan_plain
 from storefront.analytics.dashboard_panels import ArticleFiguresPanel
 
-from .blocks import ListingChooserBlock, ProductCardBlock, ProductGridBlock
+from .blocks import CouponBlock, ListingChooserBlock, ProductCardBlock, ProductGridBlock
 from .selectors import product_url
 from .themes import DEFAULT_THEME, theme_choices, theme_get
 
@@ -306,6 +306,7 @@ class ArticlePage(NoPrivacyReadMixin, SeoMixin, Page):
             ("video", EmbedBlock(label=_("Video"))),
             ("product_card", ProductCardBlock()),
             ("product_grid", ProductGridBlock()),
+            ("coupon", CouponBlock()),
         ],
         blank=True,
         use_json_field=True,
