@@ -868,7 +868,10 @@ class MoneyMachine(RuleBasedStateMachine):
                 idempotency_key=f"return:{case.pk}:reverse"
             ).count()
             if case.status == R.REFUNDED:
-                assert reversals == 1 and case.refund.amount == case.refund_fen
+                assert reversals == 1
+                # Units a platform coupon paid for entirely refund nothing, with no refund.
+                refunded = case.refund.amount if case.refund else 0
+                assert refunded == case.refund_fen
             else:
                 assert reversals == 0
         for so in self._sos():

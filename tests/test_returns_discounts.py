@@ -21,8 +21,14 @@ from billing.fulfilment.models import SupplierOrder, SupplierOrderLine
 from billing.fulfilment.services import return_shares
 from billing.fulfilment.testing import Item, order_paid
 from billing.ledger import AccountRef
-from billing.ledger_selectors import balances_recompute_check, entries_for_order, entry_by_key
+from billing.ledger_selectors import (
+    balances_recompute_check,
+    coupon_costs,
+    entries_for_order,
+    entry_by_key,
+)
 from billing.models import Payment
+from catalog.templatetags.catalog_tags import yuan
 from catalog.testing import first_sku, product_make
 
 from . import c2_helpers
@@ -169,6 +175,26 @@ def test_the_creators_statement_shows_both_coupons_apart_net_of_returns(tea):
     assert '<td>优惠券（平台承担）</td><td class="num">13.35</td>' in html
 
 
+@pytest.mark.usefixtures("catalog_english")
+def test_the_creators_earnings_page_shows_both_coupons_apart(shops, tea, creator):
+    before = coupon_costs(tenant_id=shops.a.pk)
+    item = Item(first_sku(tea), **LINE, **COUPONS)
+    payment, [so], [ref] = order_paid(tenant=shops.a, items=[item])
+    delivered(so, at=timezone.now() - timedelta(days=1))
+    case = services.return_open(tenant=shops.a, order_number=payment.order_number, items=[(ref, 1)])
+    services.return_receive(case=case, supplier=tea.supplier)
+    after = coupon_costs(tenant_id=shops.a.pk)
+    assert (after.creator_fen - before.creator_fen, after.platform_fen - before.platform_fen) == (
+        1001 - 333,
+        2002 - 667,
+    )
+
+    page = creator("a").get("/admin/earnings/").text
+    assert f'data-figure="creator_coupons">{yuan(after.creator_fen)}<' in page
+    assert f'data-figure="platform_coupons">{yuan(after.platform_fen)}<' in page
+    assert "Coupons (funded by your shop)" in page
+
+
 @override_settings(VSTORE_ORDER_REFUNDED_HOOK=c2_helpers.HOOK_PATH)
 def test_the_shop_is_told_of_each_refund_and_when_the_order_is_refunded_in_full(
     shops, tea, django_capture_on_commit_callbacks
@@ -193,6 +219,73 @@ def test_the_shop_is_told_of_each_refund_and_when_the_order_is_refunded_in_full(
         case = services.return_open(tenant=shops.a, order_number=number, items=[(ref, 2)])
         services.return_receive(case=case, supplier=tea.supplier)
     assert [(shops.a.pk, number, False), (shops.a.pk, number, True)] == c2_helpers.REFUNDS_TOLD
+
+
+@pytest.mark.usefixtures("catalog_media", "catalog_english")
+def test_real_coupons_come_back_only_when_the_order_is_returned_in_full(
+    shops, django_capture_on_commit_callbacks
+):
+    """The whole path through the real checkout and the default hook: 2 × ¥88.00 with a ¥5
+    creator coupon and a ¥3 platform coupon; one unit back, then the other."""
+    from django_tenants.utils import tenant_context
+
+    from storefront.coupons.models import CouponClaim, CouponRedemption
+
+    from .storefront_helpers import ship_and_deliver
+
+    order, claim, platform = c2_helpers.couponed_order_paid(
+        shops.a, quantity=2, creator_off_fen=500, platform_off_fen=300
+    )
+    so = ship_and_deliver(order)
+    line = so.lines.get()
+    assert (line.creator_discount_fen, line.platform_discount_fen) == (500, 300)
+
+    def give_back(units: int):
+        with django_capture_on_commit_callbacks(execute=True):
+            case = services.return_open(
+                tenant=shops.a, order_number=order.number, items=[(line.line_ref, units)]
+            )
+            return services.return_receive(case=case, supplier=so.supplier)
+
+    def coupons_state() -> tuple[str, str, int]:
+        platform.refresh_from_db()
+        with tenant_context(shops.a):
+            state = CouponClaim.objects.get(pk=claim.pk).state
+            redemption = CouponRedemption.objects.get(order__number=order.number).status
+        return state, redemption, platform.spent_fen
+
+    # Fee 5% of 176.00 = 8.80; kept ⌊(880 + 500) / 2⌋ = 690, her coupon's share 250, the
+    # platform's ⌊300 × 8550 / 17100⌋ = 150: the buyer gets back 88.00 − 2.50 − 1.50.
+    first = give_back(1)
+    assert first.refund_fen == 8400
+    assert coupons_state() == ("used", "used", 300)  # a partial refund keeps the coupons used
+
+    rest = give_back(1)
+    assert rest.refund_fen - rest.shipping_refund_fen == 17600 - 800 - 8400
+    assert coupons_state() == ("available", "released", 0)  # back in her wallet and budget
+    totals = order_totals(shops.a, order.number)
+    assert {ref: total for ref, total in totals.items() if total} == {}
+    assert balances_recompute_check() == []
+
+
+def test_units_the_platform_paid_for_entirely_are_returned_without_a_refund(shops, tea):
+    """A whole line free to the buyer (a platform coupon worth all of it): returning it gives
+    her nothing back (no refund of 0 fen is asked for) but still undoes its shares."""
+    free = Item(first_sku(tea), 1, 9990, platform_discount_fen=9990)
+    paid = Item(tea.skus.order_by("id")[1], 1, 9990)
+    payment, [so], [ref_free, _ref_paid] = order_paid(tenant=shops.a, items=[free, paid])
+    delivered(so, at=timezone.now() - timedelta(days=1))
+    case = services.return_open(
+        tenant=shops.a, order_number=payment.order_number, items=[(ref_free, 1)]
+    )
+    case = services.return_receive(case=case, supplier=tea.supplier)
+    assert (case.status, case.refund_fen, case.refund) == ("refunded", 0, None)
+    [row] = case.lines.all()
+    assert (row.supply_fen, row.platform_discount_fen) == (5000, 9990)
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 0
+    assert postings(f"return:{case.pk}:reverse")[(AccountRef.platform_marketing(), -9990)] == 1
+    assert balances_recompute_check() == []
 
 
 def _line(q, retail, supply, fee, creator, platform) -> SupplierOrderLine:

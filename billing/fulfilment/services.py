@@ -740,15 +740,19 @@ def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = 
             )
             _event(so, "return_receive", R.REQUESTED, R.RECEIVED, actor=actor, case=locked)
     payment = Payment.objects.get(pk=so.payment_id)
-    try:
-        refund = payment_refund(
-            payment=payment,
-            amount=locked.refund_fen,
-            idempotency_key=f"return:{locked.pk}",
-            reason=_("7-day return"),
-        )
-    except ProviderError as exc:
-        raise RefundNotMade(str(exc)) from exc
+    # Units a platform coupon paid for entirely cost the buyer nothing: nothing goes back to
+    # her (a provider refuses a refund of 0), but the reversal below still undoes their shares.
+    refund = None
+    if locked.refund_fen:
+        try:
+            refund = payment_refund(
+                payment=payment,
+                amount=locked.refund_fen,
+                idempotency_key=f"return:{locked.pk}",
+                reason=_("7-day return"),
+            )
+        except ProviderError as exc:
+            raise RefundNotMade(str(exc)) from exc
     with transaction.atomic():
         so, locked = _case_locked(case, None)
         if locked.status == R.REFUNDED:
@@ -766,7 +770,7 @@ def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = 
         for case_line in locked.lines.select_related("line").order_by("line__sku_id"):
             sku_stock_release(sku_id=case_line.line.sku_id, quantity=case_line.quantity)
         locked.status, locked.refunded_at, locked.refund = R.REFUNDED, timezone.now(), refund
-        locked.provider_refund_id = refund.provider_refund_id
+        locked.provider_refund_id = refund.provider_refund_id if refund else ""
         locked.save(update_fields=["status", "refunded_at", "refund", "provider_refund_id"])
         _event(
             so,
@@ -775,7 +779,7 @@ def return_receive(*, case: ReturnCase, supplier: Supplier | None, actor: Any = 
             R.REFUNDED,
             actor=actor,
             case=locked,
-            refund=refund.out_refund_no,
+            refund=refund.out_refund_no if refund else "",
             amount=locked.refund_fen,
         )
         _notice_after_commit(so, f"return:{locked.pk}")
