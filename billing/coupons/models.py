@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PlatformCoupon(models.Model):
@@ -24,7 +25,7 @@ class PlatformCoupon(models.Model):
         THRESHOLD = "threshold", _("amount off above a minimum")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("active")
+        ACTIVE = "active", pgettext_lazy("coupon status", "active")
         PAUSED = "paused", _("paused")
         ENDED = "ended", _("ended")
 

@@ -39,7 +39,7 @@ class PlatformCouponForm(SafeFormMixin, forms.Form):
         required=False,
         min_value=1,
         max_value=99,
-        help_text=_("For a percentage off: 20 takes 20% off (8折)."),
+        help_text=_("For a percentage off: 20 takes 20 percent off (8折)."),
     )
     max_off = YuanField(
         label=_("At most off one order (yuan)"),

@@ -58,7 +58,7 @@ class CouponForm(SafeForm):
         min_value=1,
         max_value=99,
         required=False,
-        help_text=_("For a percentage coupon: 20 takes 20% off (8折)."),
+        help_text=_("For a percentage coupon: 20 takes 20 percent off (8折)."),
     )
     max_off = YuanField(
         label=_("At most (¥)"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.money import FEN_MAX
 
@@ -32,7 +33,7 @@ class Coupon(models.Model):
         SHARE_REWARD = "share_reward", _("reward for sharing")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("active")
+        ACTIVE = "active", pgettext_lazy("coupon status", "active")
         PAUSED = "paused", _("paused")
         ENDED = "ended", _("ended")
 
