@@ -326,6 +326,8 @@ def main() -> None:
     connection.set_schema_to_public()
 
     rollup = rollup_figure(shop, events=args.events)
+    # At once: the page figures below start servers, which a loaded machine may not bring up.
+    print(f"rollup: {rollup}", flush=True)
     pages = {} if args.skip_pages else page_figures(sf, env, paths, ids, args, var_dir)
     dashboard = None if args.skip_dashboard else dashboard_render_figure(shop)
 
