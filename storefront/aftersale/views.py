@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from billing.documents.services import InvoiceLine, invoice_request
+from billing.documents.services import invoice_request
 from billing.fulfilment.forms import ReturnShipmentForm
 from billing.fulfilment.selectors import return_case_for_order
 from billing.fulfilment.services import return_shipment_record, returns_open
@@ -21,6 +21,7 @@ from storefront.models import Order
 from storefront.orders.visitor import order_for_visitor
 
 from .forms import InvoiceRequestForm, ReturnRequestForm
+from .invoices import invoice_lines_for
 
 
 def _errors(exc: ValidationError) -> str:
@@ -79,24 +80,6 @@ def return_shipment_view(request: HttpRequest, number: str, case_id: int) -> Htt
             )
     url = reverse("storefront:order_detail", kwargs={"number": number})
     return redirect(f"{url}#return-{case.pk}")
-
-
-def invoice_lines_for(order: Order) -> list[InvoiceLine]:
-    lines = [
-        InvoiceLine(
-            name=f"{line.title} {line.option_label}".strip()[:100],
-            quantity=line.quantity,
-            unit_price_fen=line.retail_price_fen,
-        )
-        for line in order.lines.all()
-    ]
-    if order.shipping_fen:
-        lines.append(
-            InvoiceLine(
-                name=_("Delivery"), quantity=1, unit_price_fen=order.shipping_fen, tax_rate_bp=900
-            )
-        )
-    return lines
 
 
 @require_POST
