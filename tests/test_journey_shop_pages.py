@@ -113,7 +113,7 @@ def test_a_buyer_looks_around_a_shop_on_a_phone(shops, platform_server, settings
             expect(picture).to_have_attribute("src", re.compile(r"^/media/public/catalog/"))
             assert loaded(picture)
             nav = page.get_by_role("navigation", name="Shop menu")
-            for name in ("Home", "Cart", "My orders", "Find my order"):
+            for name in ("Home", "Cart", "Me", "Find my order"):
                 expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
             assert nav.bounding_box()["y"] > 700  # a tab bar at the bottom of the phone's screen
             shot(page, "article")
