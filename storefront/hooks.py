@@ -48,7 +48,9 @@ def order_refunded(*, tenant_id: int, order_number: str, fully: bool) -> None:
 
     from .models import Order
     from .orders.services import order_coupons_release
+    from .shopapi.events import shop_refund_emit
 
+    shop_refund_emit(tenant_id=tenant_id, order_number=order_number, fully=fully)  # webhooks
     if not fully:
         return
     tenant = shops().filter(pk=tenant_id).first()

@@ -40,6 +40,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from billing.ledger import CaptureLine, creator_discount_cap_fen
+from core.discounts import coupon_off_fen
 
 if TYPE_CHECKING:
     from .models import ListingItem
@@ -146,7 +147,15 @@ class PricingError(ValueError):
     """A step produced an impossible price: a bug in a step, never the buyer's doing."""
 
 
-def _line_price(item: ListingItem, quantity: int) -> PricedLine:
+@dataclass(frozen=True)
+class CampaignPrice:
+    """A campaign's unit price for one item (step 2): SOURCE is e.g. "flash:12"."""
+
+    source: str
+    unit_price_fen: int
+
+
+def _line_price(item: ListingItem, quantity: int, campaign: CampaignPrice | None) -> PricedLine:
     if quantity < 1:
         raise PricingError(f"item {item.pk}: quantity {quantity}")
     list_price = item.retail_price_fen
@@ -154,8 +163,13 @@ def _line_price(item: ListingItem, quantity: int) -> PricedLine:
         item_id=item.pk,
         quantity=quantity,
         list_price_fen=list_price,
-        unit_price_fen=list_price,
+        unit_price_fen=list_price if campaign is None else campaign.unit_price_fen,
+        campaign="" if campaign is None else campaign.source,
     )
+    if campaign is not None and not (
+        item.sku.min_retail_fen <= campaign.unit_price_fen <= item.sku.max_retail_fen
+    ):  # the campaign's own form refuses this; pricing never lets it through either
+        raise PricingError(f"item {item.pk}: campaign price outside the supplier's bounds")
     if not 0 <= line.unit_price_fen <= line.list_price_fen or line.total_fen < 0:
         raise PricingError(f"item {item.pk}: priced {line}")
     return line
@@ -166,15 +180,22 @@ def lines_price(
     items: Mapping[int, ListingItem],
     quantities: Mapping[int, int],
     coupons: Sequence[CouponTerms] = (),
+    campaigns: Mapping[int, CampaignPrice] | None = None,
 ) -> PricedCart:
     """Price each (item id → quantity) of QUANTITIES; ITEMS are the loaded listing items, by id
     (with sku__product). COUPONS: at most one creator and one platform coupon, applied by the
     rules in this module's docstring; one that does not apply (minimum not reached, nothing in
     scope) adds no discount, which the caller sees in `PricedCart.discount_fen(source=…)`.
 
+    CAMPAIGNS: item id → the campaign price that replaces its list price (step 2); it is at
+    or below the list price and inside the supplier's bounds, or PricingError.
+
     Lines come out in item-id order (the order an order's lines are written in).
     """
-    lines = tuple(_line_price(items[i], quantities[i]) for i in sorted(quantities))
+    campaigns = campaigns or {}
+    lines = tuple(
+        _line_price(items[i], quantities[i], campaigns.get(i)) for i in sorted(quantities)
+    )
     if coupons:
         caps: list[int] = []
         if any(c.funded_by is Funder.CREATOR for c in coupons):
@@ -200,12 +221,14 @@ def lines_price(
 
 def coupon_nominal_fen(terms: CouponTerms, in_scope_fen: int) -> int:
     """What TERMS would take off IN_SCOPE_FEN of goods before any cap; 0 below its minimum."""
-    if in_scope_fen <= 0 or in_scope_fen < terms.min_goods_fen:
-        return 0
-    if terms.kind == "percent":
-        off = in_scope_fen * terms.percent_off // 100
-        return off if terms.max_off_fen is None else min(off, terms.max_off_fen)
-    return terms.amount_fen
+    return coupon_off_fen(
+        kind=terms.kind,
+        goods_fen=in_scope_fen,
+        amount_fen=terms.amount_fen,
+        percent_off=terms.percent_off,
+        max_off_fen=terms.max_off_fen,
+        min_goods_fen=terms.min_goods_fen,
+    )
 
 
 def coupons_apply(

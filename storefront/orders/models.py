@@ -60,6 +60,9 @@ class Order(models.Model):
     shipping_fen = models.PositiveBigIntegerField()
     total_fen = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="CNY")
+    # The article (Wagtail page id) the buyer came from, for per-article orders and GMV
+    # (storefront/analytics); null when she did not come from one.
+    source_page_id = models.PositiveIntegerField(null=True, blank=True)
     share_link = models.ForeignKey(
         "storefront.ShareLink",
         on_delete=models.SET_NULL,
@@ -117,6 +120,9 @@ class OrderLine(models.Model):
     # allocates an order's coupon to its lines). Stored per line so a return reverses exactly.
     creator_discount_fen = models.PositiveIntegerField(default=0)
     platform_discount_fen = models.PositiveIntegerField(default=0)
+    # The campaign whose price this line took ("flash:12", storefront.campaigns); "" for none.
+    # Its units came from the campaign's quota, so an unpaid order gives them back there.
+    campaign = models.CharField(max_length=40, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["id"]

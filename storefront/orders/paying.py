@@ -15,12 +15,11 @@ from django.utils import timezone
 from billing.models import Payment
 from billing.payments.base import ProviderError
 from billing.services import payment_expire, payment_reconcile
-from catalog.services.stock import sku_stock_release
 from core.shop import current_shop_id
 from storefront.models import Cart, Order
 
 from .cart import cart_add
-from .services import order_coupons_release, order_mark_paid
+from .services import order_coupons_release, order_lines_release, order_mark_paid
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +75,7 @@ def order_cancel(*, order: Order) -> tuple[Order, bool]:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != Order.Status.PENDING_PAYMENT:
             return order, False
-        for line in order.lines.order_by("sku_id"):
-            sku_stock_release(sku_id=line.sku_id, quantity=line.quantity)
+        order_lines_release(order=order)
         order.status = Order.Status.CANCELLED
         order.closed_at = timezone.now()
         order.save(update_fields=["status", "closed_at"])

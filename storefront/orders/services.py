@@ -40,10 +40,13 @@ from billing.services import payment_create, payment_expire
 from catalog.services.stock import sku_stock_release, sku_stock_reserve
 from core.shop import current_schema, current_shop, current_shop_id, in_shop
 from storefront.analytics.counting import order_paid_count
+from storefront.campaigns.claims import CampaignClaim
+from storefront.campaigns.registry import campaign_kind
 from storefront.coupons.checkout import CouponAsk, CouponPlan, coupons_plan
 from storefront.coupons.services import coupon_hold, coupons_confirm, coupons_release
 from storefront.models import Fan, ListingItem, Order, OrderLine, ShareLink
-from storefront.pricing import Funder
+from storefront.pricing import CampaignPrice, Funder
+from storefront.shopapi.events import order_paid_emit
 
 from .selectors import payment_open_for
 from .shipping import delivery_fees
@@ -139,18 +142,25 @@ def order_quote(
     province: str | None = None,
     fan: Fan | None = None,
     coupon: CouponAsk | None = None,
+    campaign: CampaignClaim | None = None,
 ) -> dict:
     """Prices for the checkout page, from the server's listing (never from the request).
 
     FAN: the signed-in fan, whose wallet's coupons may be used; COUPON: what she asked for (by
     default the best coupon of her wallet). "plan" says which coupons apply, what they take off
-    and why one she asked for does not; "goods_fen" is after the coupons.
+    and why one she asked for does not; "goods_fen" is after the coupons. CAMPAIGN: the claim a
+    campaign granted (its item at its price; WANTS are then that item alone).
     """
     qty = _wants_merge(wants)
-    items = _items_load(qty)
-    _units_check(items, qty)
+    items = _items_load(qty, campaign=campaign)
+    _units_check(items, qty, campaign=campaign)
     plan = coupons_plan(
-        items=items, quantities=qty, fan=fan, verified=fan is not None, ask=coupon or CouponAsk()
+        items=items,
+        quantities=qty,
+        fan=fan,
+        verified=fan is not None,
+        ask=coupon or CouponAsk(),
+        campaigns=_campaign_prices(campaign),
     )
     priced = plan.priced
     shipping = (
@@ -181,10 +191,28 @@ def units_cap(stock: int) -> int:
     return min(MAX_QUANTITY, max(UNITS_ALWAYS, share))
 
 
-def _units_check(items: dict[int, ListingItem], qty: dict[int, int]) -> None:
+def _campaign_prices(campaign: CampaignClaim | None) -> dict[int, CampaignPrice]:
+    if campaign is None:
+        return {}
+    return {campaign.item_id: CampaignPrice(campaign.source, campaign.unit_price_fen)}
+
+
+def _campaign_wants_check(qty: dict[int, int], campaign: CampaignClaim | None) -> None:
+    """A campaign's checkout buys its item alone, in the quantity it granted."""
+    if campaign is not None and qty != {campaign.item_id: campaign.quantity}:
+        raise ValidationError(_("This campaign link is not valid."), code="campaign_ticket")
+
+
+def _units_check(
+    items: dict[int, ListingItem], qty: dict[int, int], *, campaign: CampaignClaim | None = None
+) -> None:
     """Refuse a quantity above units_cap for the SKU's stock. More than the stock itself is
-    left to the reservation, which says the goods sold out."""
+    left to the reservation, which says the goods sold out. A campaign's units are its own
+    (its quota, out of the SKU already), so its line is not checked here."""
+    _campaign_wants_check(qty, campaign)
     for item_id, quantity in sorted(qty.items()):
+        if campaign is not None and item_id == campaign.item_id:
+            continue
         stock = items[item_id].sku.stock
         cap = units_cap(stock)
         if cap < quantity <= stock:
@@ -199,7 +227,9 @@ def _units_check(items: dict[int, ListingItem], qty: dict[int, int]) -> None:
             )
 
 
-def _items_load(qty: dict[int, int]) -> dict[int, ListingItem]:
+def _items_load(
+    qty: dict[int, int], *, campaign: CampaignClaim | None = None
+) -> dict[int, ListingItem]:
     items = {
         i.pk: i
         for i in ListingItem.objects.select_related("listing", "sku__product__shipping_template")
@@ -210,7 +240,9 @@ def _items_load(qty: dict[int, int]) -> dict[int, ListingItem]:
         item = items.get(item_id)
         if item is None:
             raise ValidationError(_("Something in your cart is no longer sold."), code="gone")
-        if not item.is_available:
+        # A campaign's item may show sold out in the shop: the campaign took its units.
+        sold_out_ok = campaign is not None and item_id == campaign.item_id
+        if not (item.is_available or (sold_out_ok and item.availability == "sold_out")):
             raise ValidationError(
                 _("%(title)s is not available now.") % {"title": item.listing.title},
                 code="unavailable",
@@ -291,6 +323,8 @@ def order_place(
     fan: Fan | None = None,
     client: str = "",
     coupon: CouponAsk | None = None,
+    campaign: CampaignClaim | None = None,
+    source_page_id: int | None = None,
 ) -> Order:
     """Create a pending_payment order for WANTS, reserving the shared stock; all or nothing.
 
@@ -305,23 +339,40 @@ def order_place(
     as asked (used up meanwhile, another tab took it, no longer valid) is a ValidationError,
     never a silently different price. The coupons are held in this transaction: exactly as
     many orders as a coupon's limits allow get it, however many check out at once.
+
+    SOURCE_PAGE_ID: the article the buyer came from (analytics' per-article figures).
+
+    CAMPAIGN: a claim a campaign granted (storefront.campaigns). Its line is priced at the
+    campaign's price, takes no SKU stock (the campaign's quota holds it), records the campaign
+    on the OrderLine, and the campaign's kind binds the order in this transaction
+    (`order_attach`; its refusal rolls everything back).
     """
     _tenant()
     qty = _wants_merge(wants)
-    items = _items_load(qty)
-    _units_check(items, qty)
+    items = _items_load(qty, campaign=campaign)
+    _units_check(items, qty, campaign=campaign)
+    kind = campaign_kind(campaign.kind) if campaign is not None else None
+    if campaign is not None and kind is None:
+        raise ValidationError(_("This campaign link is not valid."), code="campaign_ticket")
     fees = delivery_fees(items=items, quantities=qty, province=buyer.province)
     verified = fan is not None
     # Limits before stock: a refused checkout never waits on (or holds) a SKU's row.
     fan = _unpaid_limits_check(fan=fan or _fan_for(buyer), client=client)
     # Under the fan's lock: her claims and tabs are counted one after another.
     plan = coupons_plan(
-        items=items, quantities=qty, fan=fan, verified=verified, ask=coupon or CouponAsk()
+        items=items,
+        quantities=qty,
+        fan=fan,
+        verified=verified,
+        ask=coupon or CouponAsk(),
+        campaigns=_campaign_prices(campaign),
     )
     if plan.problem:
         raise ValidationError(plan.problem, code="coupon")
     # Rows that must not be double-used are taken in one order (by SKU id): no deadlocks.
     for item_id in sorted(qty, key=lambda i: items[i].sku_id):
+        if campaign is not None and item_id == campaign.item_id:
+            continue  # the campaign's quota holds its units
         if not sku_stock_reserve(sku_id=items[item_id].sku_id, quantity=qty[item_id]):
             raise OutOfStock(
                 _("Sorry, %(title)s (%(option)s) sold out while you were ordering.")
@@ -333,6 +384,9 @@ def order_place(
     shipping = sum(fees.values())
     share = ShareLink.objects.filter(code=share_code).first() if share_code else None
     minutes = settings.VSTORE_ORDER_PAY_MINUTES
+    pay_deadline = timezone.now() + timedelta(minutes=minutes)
+    if campaign is not None and campaign.pay_deadline is not None:
+        pay_deadline = min(pay_deadline, campaign.pay_deadline)
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -352,7 +406,8 @@ def order_place(
                     shipping_fen=shipping,
                     total_fen=goods + shipping,
                     share_link=share if share and share.sharer_id != fan.pk else None,
-                    pay_deadline=timezone.now() + timedelta(minutes=minutes),
+                    source_page_id=source_page_id,
+                    pay_deadline=pay_deadline,
                 )
             break
         except IntegrityError:  # the random part of the number collided
@@ -375,9 +430,12 @@ def order_place(
             return_days=return_days_for(product=items[i].sku.product),
             creator_discount_fen=priced.line(i).coupon_fen(Funder.CREATOR),
             platform_discount_fen=priced.line(i).coupon_fen(Funder.PLATFORM),
+            campaign=priced.line(i).campaign,
         )
         for i, q in sorted(qty.items())
     )
+    if campaign is not None and kind is not None:
+        kind.order_attach(order=order, claim=campaign)
     _coupons_hold(order=order, plan=plan, fan=fan)
     if client:
         # Still under the client's lock: the next checkout from it counts this order. If the
@@ -477,6 +535,11 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
             coupons_confirm(order=order)
             platform_coupon_confirm(tenant_id=current_shop_id(), order_number=order.number)
             order_paid_count(order_id=order.pk, share_link_id=order.share_link_id)  # analytics
+            order_paid_emit(order=order)  # the shop's order.paid webhooks (storefront.shopapi)
+            for line in order.lines.exclude(campaign="").order_by("id"):
+                kind = campaign_kind(line.campaign)
+                if kind is not None:
+                    kind.order_paid(order=order, line=line)
         elif order.status != Order.Status.PAID:
             logger.error(
                 "payment %s captured for order %s in state %s",
@@ -484,41 +547,88 @@ def order_mark_paid(*, order_number: str, payment_id: int) -> Order:
             )  # fmt: skip
             return order
         lines = list(order.lines.order_by("id"))
-        capture = capture_lines(lines)
-        capture_post(payment=payment, lines=capture)
-        supplier_orders_create(
-            tenant=current_shop(),
-            order_number=order.number,
-            payment=payment,
-            ship_to=ShipTo(
-                recipient=order.recipient,
-                phone=order.recipient_phone,
-                province=order.province,
-                city=order.city,
-                district=order.district,
-                street=order.street,
-            ),
-            lines=[
-                FulfilmentLine(
-                    line_ref=line.pk,
-                    sku_id=line.sku_id,
-                    supplier_id=line.supplier_id,
-                    title=line.title,
-                    option_label=line.option_label,
-                    quantity=line.quantity,
-                    retail_price_fen=line.retail_price_fen,
-                    supply_price_fen=line.supply_price_fen,
-                    shipping_fen=line.shipping_fen,
-                    fee_fen=split.fee_fen,
-                    commission_fen=split.commission_fen,
-                    return_days=line.return_days,
-                    creator_discount_fen=line.creator_discount_fen,
-                    platform_discount_fen=line.platform_discount_fen,
-                )
-                for line, split in zip(lines, capture_split(lines=capture), strict=True)
-            ],
-        )
+        capture_post(payment=payment, lines=capture_lines(lines))
+        if not _fulfilment_held(order=order, lines=lines):
+            _fulfil(order=order, payment=payment, lines=lines)
     return order
+
+
+def _fulfilment_held(*, order: Order, lines: Sequence[OrderLine]) -> bool:
+    """A campaign may hold the supplier orders back (a group buy ships once it succeeded)."""
+    for line in lines:
+        kind = campaign_kind(line.campaign) if line.campaign else None
+        if kind is not None and kind.holds_fulfilment(order=order):
+            return True
+    return False
+
+
+def order_fulfil(*, order_number: str) -> Order:
+    """Hand a paid ORDER's lines to their suppliers now (a campaign that held its fulfilment
+    calls this when it may ship). The lines are read as they are now, so a price the campaign
+    lowered meanwhile (a group buy's final tier) is what the split uses. Idempotent: billing
+    creates a supplier order once per order and supplier."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(number=order_number)
+        if order.status != Order.Status.PAID:
+            return order
+        payment = (
+            Payment.objects.filter(tenant=_tenant(), order_number=order_number)
+            .exclude(captured_at=None)
+            .order_by("pk")
+            .first()
+        )
+        if payment is None:
+            raise ValidationError(f"order {order_number} has no captured payment")
+        _fulfil(order=order, payment=payment, lines=list(order.lines.order_by("id")))
+    return order
+
+
+def _fulfil(*, order: Order, payment: Payment, lines: list[OrderLine]) -> None:
+    capture = capture_lines(lines)
+    supplier_orders_create(
+        tenant=current_shop(),
+        order_number=order.number,
+        payment=payment,
+        ship_to=ShipTo(
+            recipient=order.recipient,
+            phone=order.recipient_phone,
+            province=order.province,
+            city=order.city,
+            district=order.district,
+            street=order.street,
+        ),
+        lines=[
+            FulfilmentLine(
+                line_ref=line.pk,
+                sku_id=line.sku_id,
+                supplier_id=line.supplier_id,
+                title=line.title,
+                option_label=line.option_label,
+                quantity=line.quantity,
+                retail_price_fen=line.retail_price_fen,
+                supply_price_fen=line.supply_price_fen,
+                shipping_fen=line.shipping_fen,
+                fee_fen=split.fee_fen,
+                commission_fen=split.commission_fen,
+                return_days=line.return_days,
+                creator_discount_fen=line.creator_discount_fen,
+                platform_discount_fen=line.platform_discount_fen,
+            )
+            for line, split in zip(lines, capture_split(lines=capture), strict=True)
+        ],
+    )
+
+
+def order_lines_release(*, order: Order) -> None:
+    """ORDER was not paid: each line's units go back where they came from, the SKU's shared
+    stock or, for a campaign's line, the campaign (its kind decides). In the caller's
+    transaction, under the order's row lock."""
+    for line in order.lines.order_by("sku_id"):
+        kind = campaign_kind(line.campaign) if line.campaign else None
+        if kind is not None:
+            kind.order_released(order=order, line=line)
+        else:
+            sku_stock_release(sku_id=line.sku_id, quantity=line.quantity)
 
 
 def order_expire(*, order: Order) -> Order:
@@ -540,8 +650,7 @@ def order_expire(*, order: Order) -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status != Order.Status.PENDING_PAYMENT:
             return order
-        for line in order.lines.order_by("sku_id"):
-            sku_stock_release(sku_id=line.sku_id, quantity=line.quantity)
+        order_lines_release(order=order)
         order.status = Order.Status.EXPIRED
         order.closed_at = timezone.now()
         order.save(update_fields=["status", "closed_at"])

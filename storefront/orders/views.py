@@ -18,6 +18,8 @@ from core.clients import client_bucket, rate_limited
 from core.money import yuan
 from core.qr import qr_svg
 from storefront.analytics.counting import request_event_count
+from storefront.campaigns.claims import CampaignClaim
+from storefront.campaigns.registry import campaign_claim_from_ticket
 from storefront.models import Order
 from storefront.pricing import lines_price
 from storefront.sharing.services import SESSION_SHARE, share_links_ensure
@@ -37,7 +39,7 @@ from .forms import CartAddForm, CartQuantityForm, CheckoutForm, CouponChoiceForm
 from .paying import cart_refill, order_cancel, order_payment_check
 from .regions import PROVINCES
 from .services import OutOfStock, Want, order_payment_start, order_place, order_quote
-from .visitor import order_for_visitor, orders_allow
+from .visitor import SESSION_SOURCE_PAGE, order_for_visitor, orders_allow
 
 SESSION_BUY_NOW = "storefront_buy_now"
 
@@ -113,6 +115,20 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _campaign_ticket(request: HttpRequest) -> str:
+    return (request.POST.get("campaign") or request.GET.get("campaign") or "")[:500]
+
+
+def _checkout_campaign(request: HttpRequest) -> CampaignClaim | None:
+    """The claim of the campaign link this checkout came from (?campaign=<ticket>), or None;
+    a ticket that is forged, used or not hers raises ValidationError."""
+    ticket = _campaign_ticket(request)
+    if not ticket:
+        return None
+    fan = selectors.session_fan(fan_id=request.session.get(selectors.SESSION_FAN))
+    return campaign_claim_from_ticket(ticket=ticket, fan=fan)
+
+
 def _checkout_wants(request: HttpRequest) -> tuple[list[Want], bool]:
     if request.GET.get("now") == "1" or request.POST.get("now") == "1":
         chosen = request.session.get(SESSION_BUY_NOW)
@@ -123,7 +139,15 @@ def _checkout_wants(request: HttpRequest) -> tuple[list[Want], bool]:
 
 @require_http_methods(["GET", "POST"])
 def checkout_view(request: HttpRequest) -> HttpResponse:
-    wants, buy_now = _checkout_wants(request)
+    try:
+        campaign = _checkout_campaign(request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("storefront:cart")
+    if campaign is not None:  # a campaign's checkout buys its item alone
+        wants, buy_now = [Want(item_id=campaign.item_id, quantity=campaign.quantity)], True
+    else:
+        wants, buy_now = _checkout_wants(request)
     if not wants:
         messages.info(request, _("Your cart is empty."))
         return redirect("storefront:cart")
@@ -136,8 +160,18 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     # "Update" (the no-JavaScript way to see the delivery fee and the province's cities) shows
     # the form again with what was typed, without errors and without placing the order.
     updating = request.method == "POST" and "update" in request.POST
+    # Her own past addresses (signed in): a card she picks; without JavaScript "use" re-renders
+    # the form filled with it.
+    saved_addresses = selectors.fan_addresses(fan_id=request.session.get(selectors.SESSION_FAN))
     if updating:
-        form = CheckoutForm(initial=request.POST.dict())
+        initial = request.POST.dict()
+        # An index into her own list; anything else (forged, stale) changes nothing.
+        chosen = {str(i): a for i, a in enumerate(saved_addresses)}.get(
+            request.POST.get("use_address", "")
+        )
+        if chosen:
+            initial.update(chosen)
+        form = CheckoutForm(initial=initial)
     else:
         form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
     # The coupon: her wallet's best by default; the radio list or a typed code changes it.
@@ -152,6 +186,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             province=province if province in PROVINCES else None,
             fan=fan,
             coupon=coupon_form.ask(),
+            campaign=campaign,
         )
     except ValidationError as exc:
         error = " ".join(exc.messages)
@@ -166,6 +201,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
                 client=client_bucket(request),
                 fan=fan,
                 coupon=coupon_form.ask(),
+                campaign=campaign,
+                source_page_id=_source_page(request),
             )
         except OutOfStock as exc:
             error = " ".join(exc.messages)
@@ -173,9 +210,10 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             orders_allow(request, order.number)
-            if buy_now:
+            # A campaign's ticket is spent by its kind (order_attach); the cart stays as it is.
+            if campaign is None and buy_now:
                 request.session.pop(SESSION_BUY_NOW, None)
-            else:
+            elif campaign is None:
                 cart_empty(cart_find(request.COOKIES.get(COOKIE)))
             return _pay_redirect(request, order)
     return TemplateResponse(
@@ -183,12 +221,15 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         "storefront/orders/checkout.html",
         {
             "form": form,
+            "saved_addresses": saved_addresses,
             "coupon_form": coupon_form,
             "signed_in": fan is not None,
             "quote": quote,
             "total_fen": _quote_total(quote),
             "error": error,
-            "buy_now": buy_now,
+            "buy_now": buy_now and campaign is None,
+            "campaign": campaign,
+            "campaign_ticket": _campaign_ticket(request) if campaign is not None else "",
             "providers": [(p, Provider(p).label) for p in _providers()],
         },
         status=409 if error and request.method == "POST" else 200,
@@ -211,7 +252,14 @@ def checkout_quote_view(request: HttpRequest) -> HttpResponse:
     province = request.GET.get("province", "")
     if province not in PROVINCES:
         return JsonResponse({"error": _("Choose a province.")}, status=400)
-    wants, _buy_now = _checkout_wants(request)
+    try:
+        campaign = _checkout_campaign(request)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=409)
+    if campaign is not None:
+        wants = [Want(item_id=campaign.item_id, quantity=campaign.quantity)]
+    else:
+        wants, _buy_now = _checkout_wants(request)
     if not wants:
         return JsonResponse({"error": _("Your cart is empty.")}, status=404)
     coupon_form = CouponChoiceForm(
@@ -219,7 +267,9 @@ def checkout_quote_view(request: HttpRequest) -> HttpResponse:
     )
     fan = selectors.session_fan(fan_id=request.session.get(selectors.SESSION_FAN))
     try:
-        quote = order_quote(wants=wants, province=province, fan=fan, coupon=coupon_form.ask())
+        quote = order_quote(
+            wants=wants, province=province, fan=fan, coupon=coupon_form.ask(), campaign=campaign
+        )
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=409)
     total = _quote_total(quote) or 0
@@ -244,6 +294,11 @@ def checkout_quote_view(request: HttpRequest) -> HttpResponse:
             "total": yuan(total),
         }
     )
+
+
+def _source_page(request: HttpRequest) -> int | None:
+    value = request.session.get(SESSION_SOURCE_PAGE)
+    return value if isinstance(value, int) and 0 < value < 2**31 else None
 
 
 PROVIDER_PREFERENCE = ("wechatpay", "alipay", "sandbox")

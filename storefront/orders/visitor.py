@@ -9,6 +9,9 @@ from storefront.models import Order
 from .selectors import order_get
 
 SESSION_ORDERS = "storefront_orders"
+# The article (Wagtail page id) this visitor last came from through a product card; checkout
+# records it on the order (storefront/analytics sets it when a card is tapped).
+SESSION_SOURCE_PAGE = "storefront_source_page"
 
 
 def orders_allow(request: HttpRequest, number: str) -> None:
