@@ -1,0 +1,1 @@
+"""Flash sales (秒杀): pre-registration, a Redis-gated rush, orders written in batches."""
