@@ -32,4 +32,5 @@ urlpatterns = [
     path("fulfilment/", include("console.supplier_fulfilment_urls")),
     path("statements/", supplier_statement_views.statements, name="statements"),
     path("earnings/", include("console.supplier_earnings_views")),
+    path("api/", include("console.supplier_api_views")),
 ]

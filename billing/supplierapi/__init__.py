@@ -1,0 +1,1 @@
+"""The suppliers' open API: tokens, idempotent writes and webhooks (public schema)."""
