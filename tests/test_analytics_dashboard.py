@@ -238,6 +238,15 @@ def test_top_articles_and_sources_from_the_daily_rows(shops, shop_client, seeded
         sharer = fan_make()
         link = ShareLink.objects.create(code="DASHSHARE", listing=listing, sharer=sharer)
         order_make(fan=fan, total_fen=2000, item=item, share_link=link)
+        # Orders of readers who tapped a card in an article (Order.source_page_id): two from
+        # the picture-book article, one from the first.
+        from_articles = [
+            order_make(fan=fan, total_fen=2000, item=item),
+            order_make(fan=fan, total_fen=3000, item=item),
+            order_make(fan=sharer, total_fen=1500, item=item),
+        ]
+        for order, page in zip(from_articles, (art2, art2, art1), strict=True):
+            Order.objects.filter(pk=order.pk).update(source_page_id=page.pk)
         counts_make(
             [
                 (0, "article_view", art1.pk, 0, "", 50),
@@ -251,12 +260,15 @@ def test_top_articles_and_sources_from_the_daily_rows(shops, shop_client, seeded
         )
     owner = member_client(shops.a, shop_client, "owner")
     html = dashboard_html(home(owner))
-    assert "Top articles by orders" in html
-    # Ranked by attributed orders: the picture-book article (2) before the first one (1).
+    assert "Top articles by orders" in html and "Top articles by GMV" in html
+    # Ranked by the orders that came from them: the picture-book article (2) before the first
+    # one (1); views and taps from the daily rows, orders and GMV from the orders themselves
+    # (the order_paid events above are the sources' figures, not the articles').
     first, second = html.find("宝宝第一本绘本</a>"), html.find("好物分享</a>")
     assert -1 < first < second
-    assert "宝宝第一本绘本</a></th><td>30</td><td>9</td><td>2</td>" in html
-    assert "好物分享</a></th><td>55</td><td>0</td><td>1</td>" in html
+    assert "宝宝第一本绘本</a></th><td>30</td><td>9</td><td>2</td><td>¥50.00</td>" in html
+    assert "好物分享</a></th><td>55</td><td>0</td><td>1</td><td>¥15.00</td>" in html
+    assert '宝宝第一本绘本</a></th><td>2</td><td data-figure="article-gmv">¥50.00</td>' in html
     # Sources: share links (the order through one), the campaign, the coupon, direct visits.
     assert "Share links</th><td>4</td><td>1</td>" in html
     assert "Campaign #7</th><td>5</td><td>1</td>" in html
@@ -265,7 +277,7 @@ def test_top_articles_and_sources_from_the_daily_rows(shops, shop_client, seeded
 
 
 def test_article_editor_shows_the_articles_own_figures(shops, shop_client):
-    listing, _item = listed(shops.a, price=8800, title="绘本")
+    listing, item = listed(shops.a, price=8800, title="绘本")
     article = article_make(shops.a, [card(listing.pk)], slug="dash-figures")
     other = article_make(shops.a, [card(listing.pk)], slug="dash-other")
     with tenant_context(shops.a):
@@ -275,10 +287,14 @@ def test_article_editor_shows_the_articles_own_figures(shops, shop_client):
                 (20, "article_view", article.pk, 0, "", 60),
                 (0, "card_impression", article.pk, listing.pk, "", 35),
                 (0, "card_tap", article.pk, listing.pk, "", 7),
-                (0, "order_paid", article.pk, listing.pk, "", 2),
                 (0, "article_view", other.pk, 0, "", 999),
             ]
         )
+        # Two paid orders of readers who came from the article (Order.source_page_id).
+        fan = fan_make()
+        for total in (8800, 17600):
+            order = order_make(fan=fan, total_fen=total, item=item, quantity=total // 8800)
+            Order.objects.filter(pk=order.pk).update(source_page_id=article.pk)
     owner = superuser_client(shops.a, shop_client)
     response = owner.get(f"/admin/pages/{article.pk}/edit/")
     assert response.status_code == 200
@@ -288,12 +304,14 @@ def test_article_editor_shows_the_articles_own_figures(shops, shop_client):
     # 7 days: 40 views; 30 and 90 days: 100 (the view 20 days ago too). Never the other's 999.
     assert 'data-figure="views">40<' in rows and 'data-figure="views">100<' in rows
     assert 'data-figure="taps">7<' in rows and 'data-figure="orders">2<' in rows
+    assert 'data-figure="gmv">¥264.00<' in rows  # the owner sees their GMV
     assert "999" not in rows
     # An editor sees views and taps, not orders.
     editor = member_client(shops.a, shop_client, "editor")
     editor_html = editor.get(f"/admin/pages/{article.pk}/edit/").content.decode()
     if "vs-article-figures" in editor_html:  # editors may edit articles (Wagtail's Editors)
         assert 'data-figure="orders"' not in editor_html
+        assert 'data-figure="gmv"' not in editor_html
         assert 'data-figure="views">40<' in editor_html
 
 
@@ -316,6 +334,14 @@ def test_demo_orders_are_paid_through_the_services_spread_over_the_days_and_seed
     assert len(orders) == made
     assert all(o.status == Order.Status.PAID for o in orders)
     assert len(days) >= 10  # spread over the period, not all today
+    # Each demo buyer joined (the fan list's 加入于) before her first order, not on seeding day.
+    with tenant_context(shops.b):
+        from storefront.models import Fan
+
+        buyers = list(Fan.objects.filter(mobile__startswith="1990000"))
+        firsts = {f.pk: min(o.created_at for o in orders if o.fan_id == f.pk) for f in buyers}
+    assert all(f.created_at < firsts[f.pk] for f in buyers)
+    assert len({f.created_at.date() for f in buyers}) >= 5
     # Each order is in the books: its payment captured and its capture entry posted.
     for order in orders[:5]:
         assert Payment.objects.get(tenant=shops.b, order_number=order.number).captured_at

@@ -89,7 +89,7 @@ def test_the_creator_reads_her_dashboard_in_chromium(shops, platform_server):
                 expect(svg).to_be_visible()
                 box = svg.bounding_box()
                 assert box and box["width"] > 300 and box["height"] > 60
-            expect(panel.get_by_role("img", name="Top articles")).to_be_visible()
+            expect(panel.get_by_role("img", name="Top articles", exact=True)).to_be_visible()
 
             panel.get_by_role("link", name="30 days").click()
             expect(page).to_have_url(f"{shop}/admin/?period=30")

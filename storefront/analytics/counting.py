@@ -215,10 +215,16 @@ def request_event_count(
 ) -> None:
     """Count EVENT for the shop REQUEST is in, with its visitor; bots are not counted.
 
-    The one line a view adds where something happens (a share visit, a checkout start)."""
+    The one line a view adds where something happens (a share visit, a checkout start).
+    A checkout start also carries the article whose card she tapped into her session, for the
+    order (attribution.py), and is counted for that article."""
     if not in_shop():
         return
     shop_id = current_shop_id()
+    if event == "checkout_start" and not page_id:
+        from .attribution import source_page_carry
+
+        page_id = source_page_carry(request) or 0
     event_count(
         shop_id=shop_id,
         event=event,
@@ -236,6 +242,20 @@ def order_paid_count(*, order_id: int, share_link_id: int | None) -> None:
     back). The shop is taken now: the commit may happen after the schema was switched."""
     if not in_shop():
         return
+    from storefront.models import Order  # orders import this module
+
     shop_id = current_shop_id()
     source = "share" if share_link_id else ""
-    transaction.on_commit(lambda: event_count(shop_id=shop_id, event="order_paid", source=source))
+    # The article the order came from (attribution.py): its orders in the article's figures.
+    page_id, paid_at = Order.objects.filter(pk=order_id).values_list(
+        "source_page_id", "paid_at"
+    ).first() or (None, None)
+
+    def counted() -> None:
+        event_count(shop_id=shop_id, event="order_paid", page_id=page_id or 0, source=source)
+        if paid_at is not None:  # paid on a day already rolled up (a late capture): remake it
+            from .sales import sales_day_dirty
+
+            sales_day_dirty(shop_id=shop_id, day=timezone.localdate(paid_at))
+
+    transaction.on_commit(counted)

@@ -11,14 +11,16 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import Panel
 
-from storefront.team.roles import VIEW_ORDERS  # no models: safe while models load
+from storefront.team.roles import VIEW_MONEY, VIEW_ORDERS  # no models: safe while models load
 
 
 class ArticleFiguresPanel(Panel):
-    """Views, card impressions, card taps and attributed orders for 7, 30 and 90 days.
+    """Views, card impressions, card taps, and the orders that came from it with their GMV,
+    for 7, 30 and 90 days.
 
-    Orders are shown to those who may see orders (owner, customer service); editors see what
-    their writing does to readers: views, impressions and taps.
+    Orders are shown to those who may see orders (owner, customer service), their GMV to those
+    who may see money; editors see what their writing does to readers: views, impressions and
+    taps.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -35,6 +37,7 @@ class ArticleFiguresPanel(Panel):
             page_id = getattr(self.instance, "pk", None)
             context["saved"] = bool(page_id)
             context["with_orders"] = bool(self.request.user.has_perm(VIEW_ORDERS))
+            context["with_money"] = bool(self.request.user.has_perm(VIEW_MONEY))
             if page_id:
                 periods = [selectors.period_get(key) for key in ("7", "30", "90")]
                 context["rows"] = [

@@ -39,11 +39,14 @@ def dashboard_context(*, period_key: str | None, with_money: bool) -> dict[str, 
     days = selectors.per_day(period=period, orders=orders)
     day_labels = [date_format(d.day, "m-d") for d in days]
     funnel = selectors.funnel(period=period, paid_orders=orders.orders, daily=daily)
-    articles = selectors.top_articles(period=period, by="orders", daily=daily)
+    article_rows = selectors.articles(period=period, daily=daily, orders=orders)
+    articles = selectors.top_articles(period=period, by="orders", rows=article_rows)
     if not articles:
         # No attributed order yet: the most read articles are still worth seeing.
-        articles = selectors.top_articles(period=period, by="views", daily=daily)
-    listings = selectors.top_listings(period=period, by="gmv_fen" if with_money else "units")
+        articles = selectors.top_articles(period=period, by="views", rows=article_rows)
+    listings = selectors.top_listings(
+        period=period, by="gmv_fen" if with_money else "units", orders=orders
+    )
     sources = selectors.sources(period=period, orders=orders, daily=daily)
     context: dict[str, Any] = {
         "period": period,
@@ -80,8 +83,16 @@ def dashboard_context(*, period_key: str | None, with_money: bool) -> dict[str, 
     }
     if with_money:
         money = selectors.money(period=period, orders=orders)
+        articles_gmv = selectors.top_articles(period=period, by="gmv_fen", rows=article_rows)
         context |= {
             "money": money,
+            "articles_gmv": articles_gmv,
+            "articles_gmv_chart": hbar_chart(
+                labels=[a.title for a in articles_gmv],
+                values=[a.gmv_fen for a in articles_gmv],
+                title=_("Top articles by GMV"),
+                value_text=yuan,
+            ),
             "gmv_chart": line_chart(
                 labels=day_labels,
                 values=[d.gmv_fen for d in days],

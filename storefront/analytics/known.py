@@ -39,3 +39,19 @@ def ids_known(*, page_ids: set[int], listing_ids: set[int]) -> tuple[set[int], s
     if found:
         cache.set_many(found, KNOWN_SECONDS)
     return pages, listings
+
+
+def article_known(page_id: int) -> bool:
+    """PAGE_ID is a live article of the current shop (cms.ArticlePage, named by its content
+    type so this layer does not import cms): a card tap there names the order's article."""
+    key = f"analytics:article:{page_id}"
+    known = cache.get(key)
+    if known is None:
+        known = Page.objects.filter(
+            pk=page_id,
+            live=True,
+            content_type__app_label="cms",
+            content_type__model="articlepage",
+        ).exists()
+        cache.set(key, known, KNOWN_SECONDS)
+    return bool(known)

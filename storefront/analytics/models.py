@@ -68,3 +68,66 @@ class RollupBatch(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- paid orders rolled up by day (sales.py) --------------------------------------------------
+#
+# The dashboard reads these instead of scanning a period's orders. A day's rows are made whole
+# from the orders (never incremented), so remaking one is always right; a day without its
+# SalesDay row has not been rolled up and is read from the orders. sales.py says when a day is
+# (re)made and why the figures stay exact.
+
+
+class SalesDay(models.Model):
+    """The paid orders of DAY (by paid_at, the shop's time zone): one row per day rolled up,
+    days without orders too (so a missing row means "not rolled up", never "no sales")."""
+
+    day = models.DateField(unique=True)
+    orders = models.PositiveIntegerField(default=0)
+    # As paid: goods after coupons plus delivery (Order.total_fen).
+    gmv_fen = models.PositiveBigIntegerField(default=0)
+    # Of them, orders that came through a share link.
+    shared_orders = models.PositiveIntegerField(default=0)
+    rolled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.orders}"
+
+
+class PageSalesDay(models.Model):
+    """The paid orders of DAY that came from article PAGE_ID (Order.source_page_id)."""
+
+    day = models.DateField()
+    page_id = models.PositiveIntegerField()
+    orders = models.PositiveIntegerField(default=0)
+    gmv_fen = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "page_id"], name="analytics_pagesales_unique")
+        ]
+        # An article's own figures (its editor panel) read by page, then day.
+        indexes = [models.Index(fields=["page_id", "day"], name="analytics_pagesales_page")]
+
+    def __str__(self) -> str:
+        return f"{self.day} page {self.page_id} {self.orders}"
+
+
+class ListingSalesDay(models.Model):
+    """What LISTING_ID sold on DAY in paid orders: orders, units, goods after coupons."""
+
+    day = models.DateField()
+    listing_id = models.PositiveIntegerField()
+    orders = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    gmv_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "listing_id"], name="analytics_listingsales_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} listing {self.listing_id} {self.units}"

@@ -18,6 +18,9 @@ key waits for the first transaction and then does nothing.
 
 Visitors are not additive (a HyperLogLog is a set), so each day's count is read whole with
 PFCOUNT and stored as GREATEST(stored, counted): running twice gives the same row.
+
+Then the days of paid orders that changed or are missing are remade from the orders
+(sales.py: whole days, so running twice is harmless too).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from django.utils import timezone
 
 from .counting import client, field_parse, key, rollup_client
 from .models import RollupBatch
+from .sales import SCHECKED, SDIRTY, sales_rollup
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ class RollupResult:
     rows: int = 0
     events: int = 0
     visitor_days: int = 0
+    sales_days: int = 0  # days of paid orders remade (sales.py)
 
 
 def _text(value: bytes | str) -> str:
@@ -77,11 +82,15 @@ def _text(value: bytes | str) -> str:
 
 
 def shop_has_work(shop_ids: list[int]) -> list[int]:
-    """Of SHOP_IDS, those with anything in Redis to roll up (one round trip for all)."""
+    """Of SHOP_IDS, those with anything in Redis to roll up, a day of paid orders marked
+    changed, or the hourly check of their sales days due (sales.py): one round trip for all."""
     pipe = client().pipeline(transaction=False)
     for shop_id in shop_ids:
-        pipe.exists(key(shop_id, "days"), key(shop_id, "pending"), key(shop_id, "udays"))
-    return [shop_id for shop_id, found in zip(shop_ids, pipe.execute(), strict=True) if found]
+        names = ("days", "pending", "udays", SDIRTY)
+        pipe.exists(*(key(shop_id, name) for name in names))
+        pipe.exists(key(shop_id, SCHECKED))
+    found = pipe.execute()
+    return [shop_id for n, shop_id in enumerate(shop_ids) if found[2 * n] or not found[2 * n + 1]]
 
 
 def batches_take(*, shop_id: int) -> int:
@@ -175,4 +184,5 @@ def shop_rollup(*, shop_id: int, today: date | None = None) -> RollupResult:
         batch_apply(shop_id=shop_id, batch=_text(raw), result=result)
     visitors_store(shop_id=shop_id, today=today or timezone.localdate(), result=result)
     RollupBatch.objects.filter(applied_at__lt=timezone.now() - BATCH_MEMORY).delete()
+    result.sales_days = sales_rollup(shop_id=shop_id, today=today)
     return result

@@ -18,12 +18,14 @@ What each figure means (the dashboard's legends say the same):
 - commission pending and available: the ledger's balances now (not per period).
 - the funnel: article views → card taps → checkout starts from the daily rows, and paid orders
   from the orders themselves (the truth, whatever the beacon missed).
-- articles: orders are attributed to the article they came from by the rolled-up `order_paid`
-  events, which carry the page the buyer came from (page_id). Orders do not record an article
-  of their own, so money per article is not given: the events count orders, not amounts.
+- articles: an order belongs to the article whose product card its buyer last tapped (within
+  a week, attribution.py; Order.source_page_id): each article's paid orders and their GMV are
+  the orders themselves, not events.
 
-Every figure is one aggregate query (a few for the per-day and top lists): a shop with 100,000
-orders renders its dashboard well inside 300 ms uncached (bench/analytics_dashboard.py).
+Orders, GMV, share-link orders and the per-article and per-listing figures come from the
+days rolled up by sales.py (≤ 90 rows a figure), today and yesterday and any changed day from
+the orders themselves, so they are exact; buyers and repeat buyers are one read of the
+period's paid orders by fan. bench/analytics_dashboard.py times it with 100,000 orders.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,9 +46,10 @@ from wagtail.models import Page
 from billing.models import Refund
 from billing.payouts.selectors import creator_earnings
 from core.shop import current_shop_id
-from storefront.models import Listing, Order, OrderLine
+from storefront.models import Listing, Order
 
 from .models import DailyCount, DailyVisitors
+from .sales import Sales, sales
 
 # The period switcher's choices: key → number of days ending today (today included).
 PERIODS: dict[str, int] = {"today": 1, "7": 7, "30": 30, "90": 90}
@@ -99,12 +102,6 @@ def period_get(key: str | None, *, today: date | None = None) -> Period:
     return Period(key=key, days=days, first=last - timedelta(days=days - 1), last=last)
 
 
-def _paid_in(period: Period):
-    return Order.objects.filter(
-        status=Order.Status.PAID, paid_at__gte=period.start, paid_at__lt=period.end
-    )
-
-
 # --- the figures ----------------------------------------------------------------------------------
 
 
@@ -117,7 +114,7 @@ class Day:
 
 @dataclass(frozen=True)
 class OrderFigures:
-    """The period's paid orders, read in one statement (one scan of the orders)."""
+    """The period's paid orders (sales.py's days, and one read by fan for the buyers)."""
 
     orders: int
     gmv_fen: int
@@ -125,62 +122,50 @@ class OrderFigures:
     repeat_buyers: int
     shared: int  # paid orders that came through a share link
     days: list[Day]
+    sales: Sales
 
 
 def order_figures(*, period: Period) -> OrderFigures:
-    """Orders, GMV, buyers, repeat buyers, share-link orders and the per-day series at once.
+    """Orders, GMV, share-link orders and the per-day series from the days rolled up (exact:
+    sales.py), buyers and repeat buyers from the period's paid orders by fan."""
+    found = sales(days=period.dates(), shop_id=current_shop_id())
+    buyers, repeat = _buyers(period)
+    days = [Day(d, found.days[d].orders, found.days[d].gmv_fen) for d in period.dates()]
+    return OrderFigures(
+        orders=sum(d.orders for d in days),
+        gmv_fen=sum(d.gmv_fen for d in days),
+        buyers=buyers,
+        repeat_buyers=repeat,
+        shared=sum(found.days[d].shared for d in period.dates()),
+        days=days,
+        sales=found,
+    )
 
-    The period's paid orders are read once (a materialised CTE) and grouped two ways; a buyer
-    is a repeat buyer with two orders in the period or any paid order before it (an index probe
-    by fan, only for buyers with one order in the period).
-    """
+
+def _buyers(period: Period) -> tuple[int, int]:
+    """(buyers, repeat buyers) of the period: a buyer is a repeat buyer with two paid orders
+    in the period or any paid order before it (an index probe by fan, only for buyers with
+    one order in the period). Not additive over days, so read from the orders."""
     table = Order._meta.db_table
     sql = f"""
-        WITH p AS MATERIALIZED (
-            SELECT fan_id, total_fen, share_link_id,
-                   (paid_at AT TIME ZONE %(tz)s)::date AS day
-              FROM {table}
+        WITH buyers AS (
+            SELECT fan_id, count(*) AS n FROM {table}
              WHERE status = %(paid)s AND paid_at >= %(start)s AND paid_at < %(end)s
-        ), buyers AS (
-            SELECT fan_id, count(*) AS n FROM p GROUP BY fan_id
+             GROUP BY fan_id
         )
-        SELECT day, count(*), coalesce(sum(total_fen), 0), count(share_link_id), 0
-          FROM p GROUP BY day
-        UNION ALL
-        SELECT NULL, count(*), count(*) FILTER (
+        SELECT count(*), count(*) FILTER (
                    WHERE n >= 2 OR EXISTS (
                        SELECT 1 FROM {table} o
                         WHERE o.fan_id = buyers.fan_id AND o.status = %(paid)s
-                          AND o.paid_at < %(start)s)
-               ), 0, 1
+                          AND o.paid_at < %(start)s))
           FROM buyers
     """  # noqa: S608 (the table name is the model's own, the values are parameters)
-    params: dict[str, str | datetime] = {
-        "tz": settings.TIME_ZONE,
-        "paid": Order.Status.PAID.value,
-        "start": period.start,
-        "end": period.end,
-    }
-    found: dict[date, tuple[int, int]] = {}
-    orders = gmv = shared = buyers = repeat = 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for day, n, second, third, is_buyers in cursor.fetchall():
-            if is_buyers:
-                buyers, repeat = int(n), int(second)
-                continue
-            found[day] = (int(n), int(second))
-            orders += int(n)
-            gmv += int(second)
-            shared += int(third)
-    return OrderFigures(
-        orders=orders,
-        gmv_fen=gmv,
-        buyers=buyers,
-        repeat_buyers=repeat,
-        shared=shared,
-        days=[Day(d, *found.get(d, (0, 0))) for d in period.dates()],
-    )
+        cursor.execute(
+            sql, {"paid": Order.Status.PAID.value, "start": period.start, "end": period.end}
+        )
+        buyers, repeat = cursor.fetchone()
+    return int(buyers), int(repeat)
 
 
 def daily_rows(*, period: Period) -> list[tuple[str, int, str, int]]:
@@ -306,26 +291,35 @@ class ArticleFigures:
     views: int = 0
     taps: int = 0
     orders: int = 0
+    gmv_fen: int = 0
 
 
 def articles(
-    *, period: Period, daily: list[tuple[str, int, str, int]] | None = None
+    *,
+    period: Period,
+    daily: list[tuple[str, int, str, int]] | None = None,
+    orders: OrderFigures | None = None,
 ) -> list[ArticleFigures]:
-    """Every article viewed in the period with its views, card taps and attributed orders."""
+    """Every article viewed or sold from in the period: views and card taps from the daily
+    rows, paid orders and their GMV from the orders that came from it (Order.source_page_id)."""
     by_page: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event, page_id, _source, n in daily if daily is not None else daily_rows(period=period):
-        if page_id > 0 and event in ("article_view", "card_tap", "order_paid"):
+        if page_id > 0 and event in ("article_view", "card_tap"):
             by_page[page_id][event] += n
-    # Articles are the pages that had article views (product pages report product views).
+    pages = (orders or order_figures(period=period)).sales.pages
+    # Articles are the pages that had article views (product pages report product views) or
+    # orders (only an article's card taps name an order's page).
     ids = [pk for pk, events in by_page.items() if "article_view" in events]
+    ids += [pk for pk, sold in pages.items() if sold.orders and pk not in by_page]
     titles = dict(Page.objects.filter(pk__in=ids).values_list("pk", "title"))
     return [
         ArticleFigures(
             page_id=pk,
             title=titles[pk],
-            views=by_page[pk].get("article_view", 0),
-            taps=by_page[pk].get("card_tap", 0),
-            orders=by_page[pk].get("order_paid", 0),
+            views=by_page[pk].get("article_view", 0) if pk in by_page else 0,
+            taps=by_page[pk].get("card_tap", 0) if pk in by_page else 0,
+            orders=pages[pk].orders if pk in pages else 0,
+            gmv_fen=pages[pk].gmv_fen if pk in pages else 0,
         )
         for pk in ids
         if pk in titles  # a deleted page's old rows are left out
@@ -337,11 +331,16 @@ def top_articles(
     period: Period,
     by: str = "orders",
     daily: list[tuple[str, int, str, int]] | None = None,
+    orders: OrderFigures | None = None,
+    rows: list[ArticleFigures] | None = None,
 ) -> list[ArticleFigures]:
-    """The TOP_N articles by BY ("orders", "views" or "taps"), ties broken by views then id."""
-    rows = [a for a in articles(period=period, daily=daily) if getattr(a, by) > 0]
-    rows.sort(key=lambda a: (-getattr(a, by), -a.views, a.page_id))
-    return rows[:TOP_N]
+    """The TOP_N articles by BY ("orders", "gmv_fen", "views" or "taps"), ties broken by
+    views then id. ROWS: articles() already read, for a second ranking of the same period."""
+    if rows is None:
+        rows = articles(period=period, daily=daily, orders=orders)
+    chosen = [a for a in rows if getattr(a, by) > 0]
+    chosen.sort(key=lambda a: (-getattr(a, by), -a.views, a.page_id))
+    return chosen[:TOP_N]
 
 
 @dataclass(frozen=True)
@@ -353,40 +352,28 @@ class ListingFigures:
     gmv_fen: int
 
 
-def top_listings(*, period: Period, by: str = "gmv_fen") -> list[ListingFigures]:
+def top_listings(
+    *, period: Period, by: str = "gmv_fen", orders: OrderFigures | None = None
+) -> list[ListingFigures]:
     """The TOP_N listings by what they sold in the period's paid orders (goods after coupons;
     delivery is the order's, not a listing's). BY: "gmv_fen" or "units"."""
-    order_by = "-gmv" if by == "gmv_fen" else "-units"
-    rows = list(
-        OrderLine.objects.filter(
-            order__status=Order.Status.PAID,
-            order__paid_at__gte=period.start,
-            order__paid_at__lt=period.end,
-        )
-        .values("listing_id")
-        .annotate(
-            orders=Count("order_id", distinct=True),
-            units=Sum("quantity"),
-            gmv=Sum(
-                F("retail_price_fen") * F("quantity")
-                - F("creator_discount_fen")
-                - F("platform_discount_fen")
-            ),
-        )
-        .order_by(order_by, "listing_id")[:TOP_N]
-    )
+    found = (orders or order_figures(period=period)).sales.listings
+    ranked = sorted(
+        ((pk, row) for pk, row in found.items() if row.orders),
+        key=lambda item: (-(item[1].gmv_fen if by == "gmv_fen" else item[1].units), item[0]),
+    )[:TOP_N]
     titles = dict(
-        Listing.objects.filter(pk__in=[r["listing_id"] for r in rows]).values_list("pk", "title")
+        Listing.objects.filter(pk__in=[pk for pk, _row in ranked]).values_list("pk", "title")
     )
     return [
         ListingFigures(
-            listing_id=r["listing_id"],
-            title=titles.get(r["listing_id"], ""),
-            orders=r["orders"],
-            units=int(r["units"]),
-            gmv_fen=int(r["gmv"]),
+            listing_id=pk,
+            title=titles.get(pk, ""),
+            orders=row.orders,
+            units=row.units,
+            gmv_fen=row.gmv_fen,
         )
-        for r in rows
+        for pk, row in ranked
     ]
 
 
@@ -477,19 +464,24 @@ class PageFigures:
     impressions: int
     taps: int
     orders: int
+    gmv_fen: int
 
 
 def page_figures(*, page_id: int, period: Period) -> PageFigures:
-    """One page's own figures in the period: views, card impressions, card taps, orders."""
+    """One page's own figures in the period: views, card impressions and card taps (daily
+    rows), the paid orders that came from it and their GMV (the orders, through sales.py)."""
     counts = dict(
         DailyCount.objects.filter(page_id=page_id, day__gte=period.first, day__lte=period.last)
         .values_list("event")
         .annotate(n=Sum("count"))
         .order_by()
     )
+    sold = sales(days=period.dates(), shop_id=current_shop_id(), listings=False).pages
+    mine = sold.get(page_id)
     return PageFigures(
         views=int(counts.get("article_view", 0)),
         impressions=int(counts.get("card_impression", 0)),
         taps=int(counts.get("card_tap", 0)),
-        orders=int(counts.get("order_paid", 0)),
+        orders=mine.orders if mine else 0,
+        gmv_fen=mine.gmv_fen if mine else 0,
     )

@@ -13,6 +13,8 @@ Input, POST (a JSON body, as sendBeacon sends it) or GET (a query string):
 Only what a page can see is accepted: article_view, product_view, card_impression, card_tap.
 Share visits, checkout starts and paid orders are counted by the server where they happen.
 Answers: 204 counted (or a known bot, silently), 400 bad input, 405, 403 another origin, 429.
+A card tap in an article also sets the cookie that names the article for the order she may
+place next (attribution.py); nothing else of the beacon's answer differs between visitors.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from django.views.decorators.csrf import csrf_exempt
 from core.clients import client_bucket, rate_limited
 from core.shop import current_shop_id, in_shop
 
+from .attribution import source_page_remember
 from .counting import SOURCE, Event, events_count, is_bot, visitor_of
-from .known import ids_known
+from .known import article_known, ids_known
 
 BEACON_EVENTS = ("article_view", "product_view", "card_impression", "card_tap")
 VIEWS = ("article_view", "product_view")
@@ -130,4 +133,7 @@ def beacon_view(request: HttpRequest) -> HttpResponse:
     )
     response = HttpResponse(status=204)
     response["Cache-Control"] = "no-store"
+    if page_id and any(name == "card_tap" for name, _listing in unique) and article_known(page_id):
+        # The order she may now place came from this article (attribution.py).
+        source_page_remember(request, response, page_id=page_id)
     return response
