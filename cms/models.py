@@ -279,7 +279,29 @@ class HomePage(NoPrivacyReadMixin, SeoMixin, Page):
         )
         context["sections"] = self.get_children().live().not_type(ArticlePage)
         context["featured_cards"] = cards_context(self.featured_listings(), request)
+        articles = list(context["articles"])
+        covers = article_covers(articles)
+        for article in articles:
+            article.cover = covers.get(article.pk)
+        context["articles"] = articles
         return context
+
+
+def article_covers(articles) -> dict[int, object]:
+    """Article id → its first picture (a Wagtail image), for the home page's list: one query
+    for all of them, renditions prefetched, from the body's raw data (no block is rendered)."""
+    from wagtail.images import get_image_model
+
+    first: dict[int, int] = {}
+    for article in articles:
+        for block in article.body.raw_data:
+            if block.get("type") == "image" and isinstance(block.get("value"), int):
+                first[article.pk] = block["value"]
+                break
+    if not first:
+        return {}
+    images = get_image_model().objects.prefetch_renditions("fill-208x156").in_bulk(first.values())
+    return {pk: images[image_id] for pk, image_id in first.items() if image_id in images}
 
 
 class AboutPage(NoPrivacyReadMixin, SeoMixin, Page):
@@ -448,8 +470,17 @@ class ShopIndexPage(NoPrivacyReadMixin, SeoMixin, RoutablePageMixin, Page):
         )
         # Page's own context, not SeoMixin's: this page's SEO is the product's, not the shop's.
         context = super(SeoMixin, self).get_context(request)
+        from storefront.orders.cart import COOKIE
+        from storefront.orders.selectors import listing_delivery_line
+
+        from .selectors import cart_item_count
+
+        token = request.COOKIES.get(COOKIE)
         context.update(
             {
+                "delivery": listing_delivery_line(listing=listing),
+                # The bottom bar's count; a visitor with a cart cookie never gets a cached page.
+                "cart_count": cart_item_count(token) if token else 0,
                 "listing": listing,
                 "product": listing.product,
                 "card": card,

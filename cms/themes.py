@@ -1,4 +1,8 @@
-"""Shop themes: design tokens the shop templates turn into CSS custom properties."""
+"""Shop themes: design tokens the shop templates turn into CSS custom properties.
+
+Every accent is dark enough for white text on it and for accent text on the theme's background
+and surface (WCAG AA, 4.5:1): tests/test_design.py computes it from these tokens.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,11 @@ CJK_SERIF = '"Songti SC", "Noto Serif CJK SC", "SimSun", Georgia, serif'
 
 THEMES: dict[str, Theme] = {
     "blossom": Theme(
-        _("Blossom (warm pink)"), "#d6336c", "#2b2b2b", "#fffafb", "#fdeef3", CJK_SANS
+        _("Blossom (warm pink)"), "#c2255c", "#2b2b2b", "#fffafb", "#fdeef3", CJK_SANS
     ),
     "ink": Theme(_("Ink (classic serif)"), "#1f3a5f", "#1b1b1b", "#fbfaf7", "#f0ede4", CJK_SERIF),
     "meadow": Theme(
-        _("Meadow (fresh green)"), "#2f9e44", "#233126", "#f8fcf8", "#e6f4e8", CJK_SANS
+        _("Meadow (fresh green)"), "#237a35", "#233126", "#f8fcf8", "#e6f4e8", CJK_SANS
     ),
 }
 DEFAULT_THEME = "blossom"

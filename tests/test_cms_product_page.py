@@ -31,9 +31,9 @@ def test_product_page_shows_gallery_options_prices_live_stock_and_buy_forms(shop
     html = page.text
     assert "<h1>纯棉口水巾</h1>" in html
     assert "我家在用" in html  # the creator's copy
-    assert re.search(r'<section class="pp-gallery".*?<img src="[^"]+\.png"', html, re.S)
+    assert re.search(r'<section class="pp-gallery[^"]*".*?<img src="[^"]+\.png"', html, re.S)
     form = re.search(
-        r'<form class="pp-buy" method="post" action="/cart/add/">(.*?)</form>', html, re.S
+        r'<form class="pp-buy"[^>]* method="post" action="/cart/add/">(.*?)</form>', html, re.S
     )
     assert form, html
     body = form.group(1)
@@ -41,7 +41,8 @@ def test_product_page_shows_gallery_options_prices_live_stock_and_buy_forms(shop
     assert re.search(rf'name="item" value="{on_sale.pk}"\s+checked', body)
     assert re.search(rf'name="item" value="{sold_out.pk}"\s+disabled', body)
     assert "¥99.00" in body and "¥88.00" in body
-    assert "5 in stock" in body and "Sold out" in body
+    # 5 left: "only a few" on the page, never the count a rival or a bot would read.
+    assert "Only a few left" in html and "5 in stock" not in html and "Sold out" in body
     assert 'name="quantity" value="1"' in body
     assert 'name="buy_now" value="1"' in body and "Add to cart" in body
     assert "csrfmiddlewaretoken" in body
@@ -83,7 +84,8 @@ def test_product_page_queries_do_not_grow_with_variants_or_pictures(shops, shop_
     q_large = page_queries(shop_client, "a.localhost", f"/shop/p/{large.pk}/")
 
     assert q_small == q_large, (q_small, q_large)
-    assert q_small <= 16, q_small
+    # 16, and one read per campaign kind (flash sale, group buy, price drop) for its strip.
+    assert q_small <= 19, q_small
 
 
 # --- the shop page -----------------------------------------------------------------------------
@@ -151,7 +153,8 @@ def test_shop_page_queries_do_not_grow_with_the_number_of_goods(shops, shop_clie
     q_five = page_queries(shop_client, "b.localhost", "/shop/")
 
     assert q_one == q_five, (q_one, q_five)
-    assert q_one <= 16, q_one
+    # 16, and at most one read per campaign kind for all the cards' badges.
+    assert q_one <= 19, q_one
 
 
 def test_buy_now_from_the_product_page_goes_to_checkout(shops, shop_client):
@@ -160,7 +163,9 @@ def test_buy_now_from_the_product_page_goes_to_checkout(shops, shop_client):
         item = ListingItem.objects.get(listing=listing)
     client = shop_client("a.localhost", HTTP_ACCEPT_LANGUAGE="en")
     page = client.get(f"/shop/p/{listing.pk}/")
-    action = re.search(r'<form class="pp-buy" method="post" action="([^"]+)"', page.text).group(1)
+    action = re.search(
+        r'<form class="pp-buy"[^>]* method="post" action="([^"]+)"', page.text
+    ).group(1)
 
     bought = client.post(action, {"item": item.pk, "quantity": 1, "buy_now": 1})
 

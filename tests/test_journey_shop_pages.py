@@ -129,8 +129,12 @@ def test_a_buyer_looks_around_a_shop_on_a_phone(shops, platform_server, settings
             shot(page, "product")
 
             # Picking one, then buying now, goes to checkout with that option.
-            options.nth(1).check()
-            page.get_by_role("button", name="Add to cart").tap()
+            # The link opened the option sheet (a dialog over the page): pick and add from it.
+            sheet = page.get_by_role("dialog", name="Choose an option")
+            expect(sheet).to_be_visible()
+            sheet.locator("label.pp-option").nth(1).tap()
+            assert options.nth(1).is_checked()
+            sheet.get_by_role("button", name="Add to cart").tap()
             expect(page).to_have_url(f"{shop}/cart/")
             cart_link = page.get_by_role("navigation", name="Shop menu").get_by_role(
                 "link", name="Cart, 1 item"
@@ -152,7 +156,7 @@ def test_a_buyer_looks_around_a_shop_on_a_phone(shops, platform_server, settings
             assert carrier.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 16
             shot(page, "return")
             carrier.fill("中通快递")
-            page.get_by_label("Tracking number").fill("ZT1234567890")
+            page.get_by_role("textbox", name="Tracking number").fill("ZT1234567890")
             page.get_by_role("button", name="I have sent it: save the tracking number").tap()
             expect(page.locator(".return-parcel").first).to_contain_text("ZT1234567890")
             shot(page, "return-sent")

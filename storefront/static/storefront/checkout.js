@@ -79,6 +79,24 @@
       .catch(function () { if (update) update.hidden = false; });
   }
 
+  // A saved address card fills the fields (the cities and districts lists first), then the
+  // fee and total follow its province.
+  var useAddress = form.querySelector(".use-address");
+  if (useAddress) useAddress.hidden = true;
+  form.querySelectorAll('input[name="use_address"]').forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      var d = radio.dataset;
+      ["recipient", "recipient_phone", "street"].forEach(function (name) { form.elements[name].value = d[name] || ""; });
+      province.value = d.province || "";
+      load().then(function (all) {
+        fill(city, Object.keys(all[province.value] || {}));
+        city.value = d.city || "";
+        fill(district, ((all[province.value] || {})[city.value]) || []);
+        district.value = d.district || "";
+        quote();
+      });
+    });
+  });
   province.addEventListener("change", function () { cities(); quote(); });
   form.querySelectorAll('input[name="coupon"]').forEach(function (el) { el.addEventListener("change", quote); });
   city.addEventListener("change", districts);
