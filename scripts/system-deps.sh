@@ -2,7 +2,8 @@
 # System libraries VStore needs beyond Python: WeasyPrint's Pango and HarfBuzz subsetter (without
 # libharfbuzz-subset0 a CJK invoice takes ~10 s instead of ~0.2 s), CJK fonts, Debian's Chromium
 # for the browser tests, gettext to compile the translations, and wrk to load the storefront
-# bench. Installs what is missing on Debian as root; elsewhere it says exactly what to install.
+# bench, and Node.js with npm for bench/lighthouse.py (Lighthouse 12.2.3). Installs what is missing
+# on Debian as root; elsewhere it says exactly what to install.
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei fonts-noto-cjk chromium poppler-utils gettext wrk)
@@ -10,6 +11,9 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Node by its commands, not by package name: a Node.js from NodeSource carries its own npm and
+# conflicts with Debian's npm package.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then

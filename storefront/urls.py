@@ -11,10 +11,14 @@ from .analytics.urls import urlpatterns as analytics
 from .coupons.urls import urlpatterns as coupons
 from .fans.rights_urls import urlpatterns as fan_rights
 from .fans.urls import urlpatterns as fans
+from .flash.urls import urlpatterns as flash
+from .groupbuy.urls import urlpatterns as groupbuy
 from .orders.urls import urlpatterns as orders
+from .pricedrop.urls import urlpatterns as pricedrop
 from .reviews.urls import urlpatterns as reviews
 from .sharing.urls import urlpatterns as sharing
 
 app_name = "storefront"
 
 urlpatterns = [*orders, *aftersale, *reviews, *sharing, *fans, *coupons, *fan_rights, *analytics]
+urlpatterns += [*flash, *groupbuy, *pricedrop]

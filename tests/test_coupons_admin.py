@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from billing.coupons.services import platform_coupon_create
 from storefront.coupons.models import Coupon
 
 from .c4_helpers import admin_member, coupon_make
@@ -153,6 +154,23 @@ def test_a_code_taken_in_the_shop_is_refused(shops, shop_client):
     owner = admin_member(shops.a, shop_client, "a", "owner")
     answer = owner.post("/admin/coupons/new/", form_data(code="taken01"))
     assert answer.status_code == 400 and "Another coupon of your shop has this code." in answer.text
+
+
+def test_a_code_of_a_platform_coupon_is_refused_so_buyers_get_what_was_promised(shops, shop_client):
+    platform_coupon_create(
+        name="Platform week",
+        code="PLAT2026",
+        kind="fixed",
+        amount_fen=500,
+        budget_fen=100_000,
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(days=7),
+    )
+    owner = admin_member(shops.a, shop_client, "a", "owner")
+    answer = owner.post("/admin/coupons/new/", form_data(code="plat2026"))
+    assert answer.status_code == 400
+    assert "This code is one of the platform" in answer.text
+    assert coupons_of(shops.a) == []
 
 
 def test_the_form_shows_the_commission_limit_before_saving(shops, shop_client):

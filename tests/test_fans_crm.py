@@ -56,8 +56,37 @@ def test_segments_follow_their_rules(shops):
         assert sharer.pk in sharers
         assert self_sharer.pk not in sharers  # buying through her own link brings nobody
         assert once.pk not in sharers
-        # No campaign registration exists yet: the segment names nobody rather than guessing.
-        assert _segment("campaign") == set()
+        # None of them took part in a campaign: the segment names none of them.
+        mine = {newcomer.pk, old_quiet.pk, repeat.pk, once.pk, lapsed.pk, sharer.pk}
+        assert not _segment("campaign") & mine
+
+
+def test_the_campaign_segment_is_who_registered_for_a_flash_sale(shops):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from storefront.flash.models import FlashRegistration, FlashSale
+
+    _listing, item = listed(shops.a, price=8800)
+    with tenant_context(shops.a):
+        signed_in = fan_make(name="预约了")
+        by_code = fan_make(name="验证码预约")
+        bystander = fan_make(name="没预约")
+        now = timezone.now()
+        sale = FlashSale.objects.create(
+            item=item,
+            price_fen=8000,
+            quantity=1,
+            announce_at=now,
+            starts_at=now + timedelta(hours=1),
+            ends_at=now + timedelta(hours=2),
+        )
+        FlashRegistration.objects.create(sale=sale, fan=signed_in)
+        FlashRegistration.objects.create(sale=sale, contact=by_code.mobile)
+
+        assert _segment("campaign") >= {signed_in.pk, by_code.pk}
+        assert bystander.pk not in _segment("campaign")
 
 
 def test_top_ten_percent_by_spend(shops):

@@ -286,12 +286,12 @@ def test_the_order_page_promises_a_reward_only_when_the_shop_offers_one(shops, s
     page = buyer.get(f"/orders/{order.number}/")
     assert page.status_code == 200
     assert "/s/" in page.text
-    share = page.text.split('class="share"')[1].split("</section>")[0]
+    share = page.text.split('class="share ')[1].split("</section>")[0]
     assert "coupon" not in share.lower()
 
     reward_coupon(shops.a, name="好友券", cap=3)
     page = buyer.get(f"/orders/{order.number}/")
-    share = page.text.split('class="share"')[1].split("</section>")[0]
+    share = page.text.split('class="share ')[1].split("</section>")[0]
     assert "好友券" in share and "at most 3 friends a month" in share
     assert "never cash" in share
 

@@ -74,3 +74,9 @@ def shops_by_names(*, names: list[str]) -> tuple[list[Tenant], list[str]]:
         elif tenant not in found:
             found.append(tenant)
     return found, unknown
+
+
+def platform_code_taken(*, code: str) -> bool:
+    """A platform coupon (of any state) has CODE: a shop's coupon may not take it, or a buyer
+    typing it would get the shop's coupon instead of the platform's she was promised."""
+    return PlatformCoupon.objects.filter(code=code).exists()

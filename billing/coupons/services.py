@@ -26,6 +26,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.discounts import coupon_off_fen
+
 from .models import PlatformCoupon, PlatformCouponUse
 
 CODE_RE = re.compile(r"^[A-Z0-9]{4,16}$")
@@ -53,14 +55,16 @@ def platform_coupon_amount(*, coupon: PlatformCoupon, goods_fen: int) -> int:
     The buyer always pays at least one fen of goods: a payment of ¥0 is not a payment any
     provider takes, and a coupon is a discount, not a gift of the goods.
     """
-    if goods_fen <= 1 or goods_fen < coupon.min_goods_fen:
+    if goods_fen <= 1:
         return 0
-    if coupon.kind == PlatformCoupon.Kind.PERCENT:
-        off = goods_fen * (coupon.percent_off or 0) // 100
-        if coupon.max_off_fen is not None:
-            off = min(off, coupon.max_off_fen)
-    else:
-        off = coupon.amount_fen
+    off = coupon_off_fen(
+        kind=coupon.kind,
+        goods_fen=goods_fen,
+        amount_fen=coupon.amount_fen or 0,
+        percent_off=coupon.percent_off,
+        max_off_fen=coupon.max_off_fen,
+        min_goods_fen=coupon.min_goods_fen,
+    )
     return max(min(off, goods_fen - 1), 0)
 
 

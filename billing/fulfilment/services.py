@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from billing.ledger import AccountRef, Line, entry_post
 from billing.models import Payment
+from billing.supplierapi.events import fulfilment_event, return_requested_event
 from catalog.models import ReturnPolicy
 from core.money import yuan_plain
 from core.text import text_problem
@@ -222,6 +223,8 @@ def supplier_orders_create(
             ],
             ignore_conflicts=True,
         )
+        for so in orders:  # once per order: the delivery's event id is the order's
+            fulfilment_event(so=so, event="supplier_order.created")
     return orders
 
 
@@ -312,6 +315,7 @@ def supplier_order_ship(
             so, "ship", S.TO_SHIP, S.SHIPPED, actor=actor, carrier=carrier, tracking=tracking_number
         )
         _notice_after_commit(so, "shipped")
+        fulfilment_event(so=so, event="order.shipped")  # webhooks (billing.supplierapi)
     supplier_order.__dict__.update(so.__dict__)
     return so
 
@@ -349,6 +353,7 @@ def supplier_order_deliver(
         so.save(update_fields=["status", "delivered_at", "returns_close_at", "updated_at"])
         _event(so, "deliver", S.SHIPPED, S.DELIVERED, actor=actor)
         _notice_after_commit(so, "delivered")
+        fulfilment_event(so=so, event="order.delivered")  # webhooks (billing.supplierapi)
     supplier_order.__dict__.update(so.__dict__)
     return so
 
@@ -570,6 +575,7 @@ def return_open(
             items={str(k): v for k, v in wanted.items()},
             override=override_window,
         )
+        return_requested_event(case=case, so=so)  # webhooks (billing.supplierapi)
     return case
 
 

@@ -10,7 +10,7 @@ from core.clients import posts_limited
 from tenants import views as tenant_views
 
 from . import landing
-from .api import api
+from .api import api, supplier_api
 from .media import media_urlpatterns
 
 urlpatterns = [
@@ -24,6 +24,7 @@ urlpatterns = [
     path("supplier/", include("console.supplier_urls")),
     path("admin/login/", posts_limited("login")(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("api/v1/supplier/", supplier_api.urls),
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
     path("files/", include("billing.documents.urls")),

@@ -12,6 +12,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from core.clients import posts_limited
 from tenants import views as tenant_views
 
+from .api import shop_api
 from .media import media_urlpatterns
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     # The shop admin's password guesses per client (core.clients), before Wagtail's own route.
     path("admin/login/", posts_limited("login")(WagtailLoginView.as_view())),
     path("admin/", include(wagtailadmin_urls)),
+    path("api/v1/", shop_api.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap),
     path("files/", include("billing.documents.urls")),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("payouts/", include("console.payout_urls")),
     path("analytics/", include("console.analytics_urls")),
     path("platform-coupons/", include("console.platform_coupon_urls")),
+    path("", include("console.flash_views")),  # shops/<pk>/flash/
 ]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from billing.coupons.services import PlatformOffer, platform_coupon_offer
 from core.shop import current_shop_id
 from storefront.models import Fan, ListingItem
-from storefront.pricing import CouponTerms, Funder, PricedCart, lines_price
+from storefront.pricing import CampaignPrice, CouponTerms, Funder, PricedCart, lines_price
 
 from .models import Coupon, CouponClaim
 from .selectors import fan_claims_usable
@@ -92,11 +92,13 @@ def coupons_plan(
     fan: Fan | None,
     verified: bool,
     ask: CouponAsk,
+    campaigns: Mapping[int, CampaignPrice] | None = None,
 ) -> CouponPlan:
-    """Price the order with the coupons it takes (see the module's docstring)."""
+    """Price the order with the coupons it takes (see the module's docstring); CAMPAIGNS: the
+    campaign prices of its lines (pricing's step 2)."""
 
     def priced(*terms: CouponTerms) -> PricedCart:
-        return lines_price(items=items, quantities=quantities, coupons=terms)
+        return lines_price(items=items, quantities=quantities, coupons=terms, campaigns=campaigns)
 
     new_buyer: list[bool] = []
 

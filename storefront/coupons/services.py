@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.coupons.selectors import platform_code_taken
 from core.money import FEN_MAX, yuan
 from core.text import text_problem
 from storefront.models import Fan, Listing, Order
@@ -200,6 +201,11 @@ def coupon_create(
     _validate(coupon, listing_ids)
     if Coupon.objects.filter(code=coupon.code).exists():
         raise ValidationError({"code": _("This code is taken. Choose another.")}, code="taken")
+    if platform_code_taken(code=coupon.code):
+        raise ValidationError(
+            {"code": _("This code is one of the platform's coupons. Choose another.")},
+            code="platform_code",
+        )
     try:
         with transaction.atomic():
             coupon.save()

@@ -19,6 +19,10 @@ from core.shop import current_shop
 from storefront.models import Fan, Order
 from storefront.orders.progress import LineState, OrderProgress, OrderState, order_progress
 
+# The session key of a signed-in fan (her Fan's id in this shop; sessions are per shop host):
+# orders defines it (checkout reads it; orders cannot import fans, which builds on orders).
+from storefront.orders.selectors import SESSION_FAN
+
 # How many of her latest orders the page reads (each shows its state, read from billing's rows
 # in four queries for all of them together).
 ORDERS_SHOWN = 50
@@ -36,8 +40,6 @@ TAB_LABELS = {
     "aftersale": _("Refunds & after-sales"),
     "all": _("All orders"),
 }
-# The session key of a signed-in fan (her Fan's id in this shop; sessions are per shop host).
-SESSION_FAN = "storefront_fan"
 _RETURNING = {LineState.RETURN_REQUESTED, LineState.RETURN_RECEIVED}
 
 

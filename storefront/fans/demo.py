@@ -4,6 +4,9 @@ at once. Idempotent: running it again adds nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from storefront.models import Fan
@@ -21,8 +24,11 @@ DEMO_FANS = (("小雨妈妈", "13800000101"), ("豆豆妈", "13800000102"), ("�
 def demo_seed(*, shop) -> None:
     with tenant_context(shop):
         fans = list(Fan.objects.filter(erased_at__isnull=True).order_by("pk")[:4])
-        for name, mobile in DEMO_FANS[len(fans) :]:
-            fan, _created = Fan.objects.get_or_create(mobile=mobile, defaults={"name": name})
+        for n, (name, mobile) in enumerate(DEMO_FANS[len(fans) :]):
+            fan, created = Fan.objects.get_or_create(mobile=mobile, defaults={"name": name})
+            if created:  # joined over the demo's 90 days, not all on the day it was seeded
+                joined = timezone.now() - timedelta(days=20 + 25 * n, hours=3 * n)
+                Fan.objects.filter(pk=fan.pk).update(created_at=joined)
             fans.append(fan)
         tags = [FanTag.objects.get_or_create(name=name)[0] for name in DEMO_TAGS]
         tags[0].fans.add(*fans[:3])

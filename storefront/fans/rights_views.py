@@ -25,12 +25,11 @@ from django.views.decorators.http import require_POST
 from core.clients import rate_limited, too_many_requests
 from core.shop import current_shop
 from storefront.models import Fan
+from storefront.orders.selectors import SESSION_FAN
 
 from .selectors import fan_data
 from .services import fan_deletion_request, fan_deletion_withdraw, fan_download_record
 
-# The session key a verified sign-in code sets (storefront.fans.views / account.py).
-SESSION_FAN = "storefront_fan"
 ACCOUNT_URL = "/me/"
 
 

@@ -10,8 +10,9 @@ moves in and out of them as she buys):
 - top: the top tenth of the fans who spent anything, by what they spent on paid orders (fans
   tied with the last one in are in too);
 - sharers: a share link of hers brought a paid order of someone else;
-- campaign: registered for a campaign — only once the shop has campaigns with registration
-  (`campaign_segment_available`).
+- campaign: took part in a campaign — pre-registered for a flash sale (as a signed-in fan, or
+  by the mobile or e-mail she signs in with), joined a group buy, or shared a price drop
+  (CAMPAIGN_PARTICIPANTS; the campaign apps are above fans, so they are named, not imported).
 """
 
 from __future__ import annotations
@@ -63,19 +64,45 @@ def email_masked(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def campaign_segment_available() -> bool:
-    """Campaign registration does not exist yet in this project: the segment says so instead of
-    quietly listing nobody."""
-    return _campaign_registration_model() is not None
+# (app label, model): rows with a `fan` who took part in a campaign. A group buy's member who
+# never paid (released) took no part.
+CAMPAIGN_PARTICIPANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("flash", "FlashRegistration", {}),
+    ("groupbuy", "GroupMember", {"status__in": ["pending", "paid", "settled", "refunded"]}),
+    ("pricedrop", "DropSharer", {}),
+)
 
 
-def _campaign_registration_model() -> type[models.Model] | None:
-    for label, name in (("campaigns", "Registration"), ("campaigns", "Participant")):
+def _campaign_models() -> list[tuple[type[models.Model], dict[str, Any]]]:
+    found = []
+    for label, name, where in CAMPAIGN_PARTICIPANTS:
         try:
-            return apps.get_model(label, name)
-        except LookupError:
+            found.append((apps.get_model(label, name), where))
+        except LookupError:  # that campaign app is not installed
             continue
-    return None
+    return found
+
+
+def campaign_segment_available() -> bool:
+    """Whether any campaign app is installed; without one the segment says so instead of
+    quietly listing nobody."""
+    return bool(_campaign_models())
+
+
+def _campaign_q() -> Q | None:
+    """Fans who took part in a campaign (see CAMPAIGN_PARTICIPANTS); None: no campaign app."""
+    found = _campaign_models()
+    if not found:
+        return None
+    q = Q(pk__in=[])
+    for model, where in found:
+        rows = model._default_manager.filter(fan__isnull=False, **where)
+        q |= Q(pk__in=rows.values("fan_id"))
+        if model._meta.label == "flash.FlashRegistration":
+            # Registered by a code to her mobile or e-mail, before she was a signed-in fan.
+            contacts = model._default_manager.exclude(contact="").values("contact")
+            q |= Q(mobile__in=contacts) | Q(email__in=contacts)
+    return q
 
 
 def fans_annotated() -> QuerySet[Any]:
@@ -121,10 +148,8 @@ def segment_filter(fans: QuerySet[Any], *, segment: str) -> QuerySet[Any]:
     if segment == "sharers":
         return fans.filter(_brought_buyers())
     if segment == "campaign":
-        model = _campaign_registration_model()
-        if model is None:
-            return fans.none()
-        return fans.filter(pk__in=model._default_manager.values("fan_id"))
+        took_part = _campaign_q()
+        return fans.none() if took_part is None else fans.filter(took_part)
     return fans
 
 

@@ -1,4 +1,5 @@
-"""The fans' data task: deletion requests are carried out when due, in every shop, by beat.
+"""The fans' data tasks: deletion requests are carried out when due, in every shop, by beat,
+and the parcels still moving at a deletion forget the address once delivered.
 
 PIPL art. 47 and 50 (see services.py): a fan's deletion request is done within DELETION_DAYS
 without anyone having to remember it. Safe to repeat: a done request is never done again.
@@ -69,6 +70,19 @@ def fan_requests_due_task() -> int:
                 done += fan_requests_complete_due()
         except Exception:
             logger.exception("fans' deletion requests of %s failed", tenant.schema_name)
+    return done
+
+
+@shared_task(ignore_result=True)
+def fans_parcels_erase_task() -> int:
+    """Every hour: a parcel that was on its way when its buyer was erased keeps her address
+    only until it is delivered or cancelled (billing.erasure); this empties those now settled.
+    Billing's public rows, all shops in one query (no schema switch); returns how many."""
+    from billing.erasure import parcels_erase_settled
+
+    done = parcels_erase_settled()
+    if done:
+        logger.info("addresses of %d delivered parcels of erased buyers erased", done)
     return done
 
 

@@ -17,6 +17,7 @@ from core.clients import client_bucket, rate_limited
 from core.shop import current_shop, in_shop
 from storefront.coupons.selectors import fan_coupons
 from storefront.models import Order
+from storefront.orders.selectors import fan_addresses
 
 from .account import (
     SESSION_FAN,
@@ -148,5 +149,6 @@ def account_view(request: HttpRequest) -> HttpResponse:
             "tabs": [(key, label, counts[key]) for key, label in TAB_LABELS.items()],
             "rows": [row for row in rows if tab in row.tabs],
             "coupons": fan_coupons(fan=fan),
+            "addresses": fan_addresses(fan_id=fan.pk, limit=3),
         },
     )

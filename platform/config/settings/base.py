@@ -62,6 +62,7 @@ SHARED_APPS = [
     "billing.payouts",
     "billing.documents",
     "billing.coupons",
+    "billing.supplierapi",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -80,6 +81,10 @@ TENANT_APPS = [
     "storefront",
     "storefront.analytics",
     "storefront.coupons",
+    "storefront.flash",
+    "storefront.groupbuy",
+    "storefront.pricedrop",
+    "storefront.shopapi",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -226,6 +231,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "warm-pool-refill": {"task": "tenants.tasks.pool_refill_task", "schedule": 60.0},
     "shops-repair": {"task": "tenants.tasks.shops_repair_task", "schedule": 3600.0},
 }
+# Share price drops: start/end what is due, flush counted shares (storefront/pricedrop/tasks.py).
+CELERY_BEAT_SCHEDULE["pricedrops-tick"] = {
+    "task": "storefront.pricedrop.tasks.pricedrops_tick_task",
+    "schedule": 60.0,
+}
+# Flash sales: expiry, reconciliation, start/end, writer chains (storefront/flash/tasks.py).
+CELERY_BEAT_SCHEDULE["flash-tick"] = {
+    "task": "storefront.flash.tasks.flash_tick_task",
+    "schedule": 60.0,
+}
 CELERY_TIMEZONE = "Asia/Shanghai"
 
 # --- people and text ----------------------------------------------------------------------------
@@ -370,6 +385,22 @@ VSTORE_ORDER_REFUNDED_HOOK = env.str(
     "VSTORE_ORDER_REFUNDED_HOOK", "storefront.hooks.order_refunded"
 )
 
+# Dotted path of `hook(*, tenant_id, event, order_number, data) -> None`, run after the commit of
+# a shipment, delivery or return request (billing.supplierapi.events): the shop's webhooks hear of
+# it. Empty: only suppliers' webhooks are told.
+VSTORE_SHOP_EVENT_HOOK = env.str(
+    "VSTORE_SHOP_EVENT_HOOK", "storefront.shopapi.events.shop_event_from_billing"
+)
+# Webhook receivers on loopback or private addresses, and over plain http: development and tests
+# only (SSRF: core.webhook_http). Failed attempts in a row before a subscription is paused.
+VSTORE_WEBHOOK_ALLOW_PRIVATE = env.bool("VSTORE_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+VSTORE_WEBHOOK_PAUSE_AFTER = env.int("VSTORE_WEBHOOK_PAUSE_AFTER", 15)
+VSTORE_WEBHOOK_TIMEOUT = env.float("VSTORE_WEBHOOK_TIMEOUT", 10.0)
+# API writes' Idempotency-Keys are kept 24 hours; the purge runs daily.
+CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {
+    "task": "storefront.shopapi.tasks.api_idempotency_purge_task",
+    "schedule": crontab(minute=23, hour=4),
+}
 # Dotted path of `order_contact(order_number) -> (email, mobile) | None`, run in the shop's schema:
 # fulfilment tells the buyer of a shipment through it (billing does not import storefront).
 VSTORE_ORDER_CONTACT_FUNCTION = env.str(
@@ -426,6 +457,17 @@ CELERY_BEAT_SCHEDULE["settlement-daily"] = {
     "task": "billing.fulfilment.tasks.settlement_run_task",
     "schedule": crontab(hour=3, minute=0),
 }
+# Flash sales' pre-registrations (预约, storefront/flash/registration.py): queued in Redis and
+# written to PostgreSQL in batches; reminders go out before each start.
+CELERY_IMPORTS = ["storefront.flash.registration", "storefront.flash.demo"]
+CELERY_BEAT_SCHEDULE["flash-registrations-flush"] = {
+    "task": "storefront.flash.registration.flash_registrations_flush_task",
+    "schedule": 10.0,
+}
+CELERY_BEAT_SCHEDULE["flash-reminders"] = {
+    "task": "storefront.flash.registration.flash_reminders_task",
+    "schedule": 60.0,
+}
 
 # How custom-domain TXT records are looked up (tenants.dns.TxtResolver).
 VSTORE_TXT_RESOLVER = env.str("VSTORE_TXT_RESOLVER", "tenants.dns.DnsPythonResolver")
@@ -465,11 +507,22 @@ CELERY_BEAT_SCHEDULE["sharing-rewards"] = {
     "task": "storefront.sharing.tasks.sharing_rewards_grant_task",
     "schedule": crontab(minute=17),
 }
+# Group buys past their deadline and 拼团 groups past their lifetime are settled (refunds of
+# differences, full refunds, supplier orders); idempotent, it also resumes an unfinished close.
+CELERY_BEAT_SCHEDULE["groupbuys-close"] = {
+    "task": "storefront.groupbuy.tasks.groupbuys_close_task",
+    "schedule": 60.0,
+}
 # Fans' deletion requests (PIPL art. 47): done when due, 15 days after asking at the latest
 # (storefront.fans.services); hourly, and a done request is never done twice.
 CELERY_BEAT_SCHEDULE["fans-requests-due"] = {
     "task": "storefront.fans.tasks.fan_requests_due_task",
     "schedule": crontab(minute=41),
+}
+# A parcel on its way when its buyer was erased keeps her address until delivered (billing.erasure).
+CELERY_BEAT_SCHEDULE["fans-parcels-erase"] = {
+    "task": "storefront.fans.tasks.fans_parcels_erase_task",
+    "schedule": crontab(minute=47),
 }
 
 # --- payouts (billing.payouts) ------------------------------------------------------------------
@@ -530,6 +583,7 @@ VSTORE_RATES = {
     "coupon_claim": "30/h",  # coupon claims (领券) per shop and client: a bot cannot empty a coupon
     "fan_data": "20/h",  # a signed-in fan's data downloads and deletion requests, per fan
     "analytics_beacon": "120/m",  # event beacons per shop and client (each: 1 view at most)
+    "api": env.str("VSTORE_API_RATE", "600/m"),  # open API requests per token (shop or supplier)
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
 # the share of a SKU's stock one order may take (at least 1 unit, at most 99).

@@ -2,19 +2,21 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_context, tenant_context
 
 from catalog.demo import demo_catalog_ensure
-from catalog.models import Product
+from catalog.models import Product, Supplier
 from cms.models import HomePage
 from cms.starter import article_cards_add
 from storefront.services import listing_create
 from tenants.models import Tenant
 from tenants.provisioning import ShopOwner, schema_name_for, shop_host, shop_provision
 
+DEMO_SUPPLIERS = ("supplier1", "supplier2")  # catalog.demo's suppliers' logins
 DEMO_PASSWORD = "vstore-demo"  # noqa: S105 - demo data on the developer's own machine
 # (subdomain, name, theme, intro, the catalog's top category whose goods the shop lists)
 DEMO_SHOPS = [
@@ -86,6 +88,9 @@ class Command(BaseCommand):
         from storefront.analytics.demo_orders import demo_orders_seed
         from storefront.coupons.demo import demo_seed as coupons_seed
         from storefront.fans.demo import demo_seed as fans_seed
+        from storefront.flash.demo import flash_demo_seed
+        from storefront.groupbuy.demo import groupbuy_demo_seed
+        from storefront.pricedrop.demo import pricedrop_demo_seed
         from storefront.sharing_demo import demo_seed as sharing_seed
 
         with schema_context("public"):
@@ -97,7 +102,29 @@ class Command(BaseCommand):
             made = demo_orders_seed(shop=shop)
             for seed in (analytics_seed, coupons_seed, fans_seed, sharing_seed):
                 seed(shop=shop)
+            # A campaign of each kind: a flash sale opening in a few minutes, a tiered group
+            # buy near its next tier and a 拼团 group one member short, a price drop under way.
+            for seed in (flash_demo_seed, groupbuy_demo_seed, pricedrop_demo_seed):
+                seed(shop=shop)
             self.stdout.write(
-                f"  {shop_host(subdomain)}: {made} demo orders, figures, coupons, fans and "
-                f"a sharing reward ({time.monotonic() - started:.1f} s)"
+                f"  {shop_host(subdomain)}: {made} demo orders, figures, coupons, fans, "
+                f"a sharing reward and campaigns ({time.monotonic() - started:.1f} s)"
             )
+        self._api_tokens_seed()
+
+    def _api_tokens_seed(self) -> None:
+        """The open API's demo tokens (the README's curl examples use them as written). Fixed
+        and guessable, so made only under DEBUG (make run), never in production."""
+        if not settings.DEBUG:
+            return
+        from billing.supplierapi.demo import demo_seed as supplier_token_seed
+        from storefront.shopapi.demo import demo_seed as shop_token_seed
+
+        for subdomain, *_rest in DEMO_SHOPS:
+            shop = Tenant.objects.get(schema_name=schema_name_for(subdomain))
+            token = shop_token_seed(shop=shop)
+            self.stdout.write(f"  open API token of {shop_host(subdomain)}: {token}")
+        with schema_context("public"):
+            for supplier in Supplier.objects.filter(user__username__in=DEMO_SUPPLIERS):
+                token = supplier_token_seed(supplier=supplier)
+                self.stdout.write(f"  open API token of {supplier.user.username}: {token}")
