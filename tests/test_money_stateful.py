@@ -48,6 +48,9 @@ DEEP_PATHS = {
     # Issue 12: orders with coupons of both kinds, and returns of such orders.
     "order with coupons",
     "couponed return refunded",
+    # Issue 14: tiered group buys closing both ways (tests/money_groupbuy.py).
+    "group buy succeeded",
+    "group buy failed",
 }
 
 
