@@ -63,6 +63,7 @@ SHARED_APPS = [
     "billing.documents",
     "billing.coupons",
     "billing.supplierapi",
+    "wechat",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -436,6 +437,16 @@ WECHATPAY_API_V3_KEY = _str("WECHATPAY_API_V3_KEY", required=bool(WECHATPAY_MCHI
 if WECHATPAY_API_V3_KEY and len(WECHATPAY_API_V3_KEY.encode()) != 32:
     raise ImproperlyConfigured('Environment variable "WECHATPAY_API_V3_KEY" invalid: not 32 bytes')
 WECHATPAY_BASE_URL = _url("WECHATPAY_BASE_URL", "https://api.mch.weixin.qq.com")
+
+# --- WeChat official account (wechat): access_token, JS-SDK, silent OAuth (snsapi_base) ---------
+# Switched on by its AppID; then the AppSecret is required. The secret is never logged or shown.
+WECHAT_OA_APPID = _str("WECHAT_OA_APPID", required=False)
+WECHAT_OA_SECRET = _str("WECHAT_OA_SECRET", required=bool(WECHAT_OA_APPID))
+# WeChat's API host and its web-authorisation host (tests point both at a loopback server).
+WECHAT_API_BASE = _url("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_OPEN_BASE = _url("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+# Seconds before a call to WeChat gives up (it also bounds how long workers wait on a refresh).
+WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", 5.0)
 
 ALIPAY_APP_ID = _str("ALIPAY_APP_ID", required=False)
 # The merchant's PID (2088…): notifications for another seller are refused.
