@@ -1,8 +1,12 @@
-"""Shared makers for payment tests: a sandbox payment and its signed notification."""
+"""Shared makers for payment tests: a sandbox payment, its signed notification, a loopback API."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.test import Client
 from django.utils import timezone
@@ -64,3 +68,21 @@ def post_notification(
         content_type="application/json",
         headers={k: v for k, v in headers.items()},
     )
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 with HANDLER, on a free port; yields its base URL.
+
+    Providers talk to it with `requests` as they would to the real API, so signing, headers
+    and error answers go through the same code as in production.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

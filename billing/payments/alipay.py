@@ -26,11 +26,13 @@ from . import signing
 from .base import (
     Acknowledgement,
     BadSignature,
+    ChannelError,
     Checkout,
     Event,
     IncomingRequest,
     MalformedNotification,
     Notification,
+    Payer,
     PaymentProvider,
     ProviderError,
     RefundResult,
@@ -98,6 +100,8 @@ def response_content(raw: str, key: str) -> str:
 
 class AlipayProvider(PaymentProvider):
     name = NAME
+    # Phone browsers' pay page; the desktop page pay (alipay.trade.page.pay) is not made yet.
+    channels = ("wap",)
 
     def __init__(
         self,
@@ -214,8 +218,18 @@ class AlipayProvider(PaymentProvider):
             raise ProviderError(f"Alipay answer not verified: {exc}") from exc
         return data
 
-    def create_payment(self, payment: Payment, *, description: str, return_url: str) -> Checkout:
+    def create_payment(
+        self,
+        payment: Payment,
+        *,
+        description: str,
+        return_url: str,
+        channel: str = "",
+        payer: Payer | None = None,
+    ) -> Checkout:
         """alipay.trade.wap.pay: the buyer's browser goes to the gateway with signed params."""
+        if channel not in ("", *self.channels):
+            raise ChannelError(f"Alipay has no {channel!r} channel here (only 'wap')")
         biz = {
             "out_trade_no": payment.out_trade_no,
             "total_amount": signing.fen_to_yuan(payment.amount),

@@ -38,7 +38,27 @@ class MalformedNotification(NotificationError):
 
 
 class ProviderError(Exception):
-    """The provider's API refused a request or could not be reached; safe to retry."""
+    """The provider's API refused a request or could not be reached; safe to retry.
+
+    `status` and `code` are the provider's HTTP status and error code when it answered (0 and ""
+    when it could not be reached), so a caller can tell "our merchant account may not use this
+    product" (WeChat Pay's NO_AUTH) from "try again later" without parsing the message.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ChannelError(ValueError):
+    """The buyer cannot pay through the channel asked for: the provider has no such channel, or
+    what the channel needs (a WeChat openid, the buyer's IP address) is missing or malformed.
+
+    Raised before anything is sent to the provider. It is the caller's mistake, not the
+    provider's: retrying the same request fails the same way, so the checkout should say so
+    (or offer another channel) instead of answering 500.
+    """
 
 
 class Event(enum.StrEnum):
@@ -138,11 +158,32 @@ class Acknowledgement:
 
 
 @dataclass(frozen=True)
+class Payer:
+    """What some channels must know about the buyer; the others ignore it."""
+
+    # WeChat JSAPI: the buyer's openid under the merchant's app id (from the official
+    # account's OAuth), because WeChat Pay opens the cashier in that user's WeChat only.
+    openid: str = ""
+    # WeChat H5: the buyer's public IP address, which WeChat Pay compares with the phone that
+    # opens the pay page (a proxy's own address makes it refuse).
+    client_ip: str = ""
+
+
+@dataclass(frozen=True)
 class Checkout:
-    """Where the buyer is sent to pay: a URL to open or show as a QR code."""
+    """Where the buyer is sent to pay.
+
+    `kind` says what the page does with `url`:
+    - "redirect": open it (a pay page, or WeChat Pay's H5 page);
+    - "qrcode": show it as a QR code (WeChat Pay Native);
+    - "jsapi": inside WeChat, hand `params` to WeixinJSBridge's getBrandWCPayRequest. `url` is
+      then the signed `package` ("prepay_id=…"), which is what a later page view needs to sign
+      fresh parameters (see WeChatPayProvider.jsapi_pay_params).
+    """
 
     url: str
-    kind: str = "redirect"  # "redirect" (open it) or "qrcode" (show it)
+    kind: str = "redirect"
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,10 +209,25 @@ class PaymentProvider(abc.ABC):
     # The merchant and app we accept notifications for (an empty app_id is not checked).
     merchant_id: str
     app_id: str = ""
+    # The `channel` values create_payment takes besides "" (the provider's default).
+    channels: tuple[str, ...] = ()
 
     @abc.abstractmethod
-    def create_payment(self, payment: Payment, *, description: str, return_url: str) -> Checkout:
-        """Register the payment with the provider; where to send the buyer."""
+    def create_payment(
+        self,
+        payment: Payment,
+        *,
+        description: str,
+        return_url: str,
+        channel: str = "",
+        payer: Payer | None = None,
+    ) -> Checkout:
+        """Register the payment with the provider; where to send the buyer.
+
+        `channel` picks one of the provider's ways to pay ("" is its default, the one callers
+        that predate channels get); see billing.payments.channels for which to offer. Raises
+        ChannelError for a channel the provider lacks or a `payer` the channel cannot use.
+        """
 
     @abc.abstractmethod
     def parse_notification(self, request: IncomingRequest) -> Notification:

@@ -41,6 +41,7 @@ from .base import (
     IncomingRequest,
     MalformedNotification,
     Notification,
+    Payer,
     PaymentProvider,
     ProviderError,
     RefundResult,
@@ -118,7 +119,16 @@ class SandboxProvider(PaymentProvider):
         self.public_key = private_key.public_key()
         self.merchant_id = merchant_id
 
-    def create_payment(self, payment: Payment, *, description: str, return_url: str) -> Checkout:
+    def create_payment(
+        self,
+        payment: Payment,
+        *,
+        description: str,
+        return_url: str,
+        channel: str = "",
+        payer: Payer | None = None,
+    ) -> Checkout:
+        # One pay page stands in for every channel: `channel` and `payer` change nothing here.
         from billing.models import SandboxTrade
 
         trade, _created = SandboxTrade.objects.get_or_create(

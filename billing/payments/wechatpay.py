@@ -10,6 +10,9 @@ Requests to the API are signed with the merchant's API private key: the Authoriz
 `WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",signature="…",timestamp="…",serial_no="…"`,
 the signature over "METHOD\\nPATH?QUERY\\ntimestamp\\nnonce\\nbody\\n". Responses are signed like
 notifications and are verified the same way.
+
+Orders are placed through one of three channels: Native (a QR code, the default), JSAPI (inside
+WeChat) and H5 (other phone browsers); the latter two are in `wechatpay_client_pay`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import signing
+from . import wechatpay_client_pay as client_pay
 from .base import (
     Acknowledgement,
     BadSignature,
@@ -38,6 +42,7 @@ from .base import (
     IncomingRequest,
     MalformedNotification,
     Notification,
+    Payer,
     PaymentProvider,
     ProviderError,
     RefundResult,
@@ -125,6 +130,7 @@ def _rfc3339(value: datetime) -> str:
 
 class WeChatPayProvider(PaymentProvider):
     name = NAME
+    channels = client_pay.CHANNELS
 
     def __init__(
         self,
@@ -251,30 +257,74 @@ class WeChatPayProvider(PaymentProvider):
             self._verify(IncomingRequest(headers=lowered, body=response.content))
         except (BadSignature, StaleNotification, MalformedNotification) as exc:
             raise ProviderError(f"WeChat Pay response not verified: {exc}") from exc
-        data = response.json() if response.content else {}
-        if response.status_code >= 400:
+        try:
+            data = response.json() if response.content else {}
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            # Signed yet not a JSON object: nothing in it can be trusted to mean anything.
             raise ProviderError(
-                f"WeChat Pay {response.status_code} {data.get('code')}: {data.get('message')}"
+                f"WeChat Pay {response.status_code} answer is not a JSON object",
+                status=response.status_code,
+            )
+        if response.status_code >= 400:
+            code = str(data.get("code", ""))
+            raise ProviderError(
+                f"WeChat Pay {response.status_code} {code}: {data.get('message')}",
+                status=response.status_code,
+                code=code,
             )
         return data
 
-    def create_payment(self, payment: Payment, *, description: str, return_url: str) -> Checkout:
-        data = self._call(
-            "POST",
-            "/v3/pay/transactions/native",
-            {
-                "appid": self.app_id,
-                "mchid": self.merchant_id,
-                "description": description[:127],
-                "out_trade_no": payment.out_trade_no,
-                "time_expire": _rfc3339(payment.expires_at),
-                "notify_url": notify_url(NAME),
-                "amount": {"total": payment.amount, "currency": payment.currency},
-            },
-        )
-        if "code_url" not in data:
-            raise ProviderError("WeChat Pay answered without a code_url")
-        return Checkout(url=data["code_url"], kind="qrcode")
+    def create_payment(
+        self,
+        payment: Payment,
+        *,
+        description: str,
+        return_url: str,
+        channel: str = "",
+        payer: Payer | None = None,
+    ) -> Checkout:
+        """Native by default (a QR code); "jsapi" inside WeChat with `payer.openid`; "h5" in
+        other phone browsers with `payer.client_ip`. See `wechatpay_client_pay`."""
+        channel = channel or client_pay.NATIVE
+        # Before the request: a channel that cannot be placed is the caller's to fix.
+        extra = client_pay.channel_payload(channel, payer)
+        order = {
+            "appid": self.app_id,
+            "mchid": self.merchant_id,
+            "description": description[:127],
+            "out_trade_no": payment.out_trade_no,
+            "time_expire": _rfc3339(payment.expires_at),
+            "notify_url": notify_url(NAME),
+            "amount": {"total": payment.amount, "currency": payment.currency},
+        }
+        try:
+            data = self._call("POST", client_pay.PATHS[channel], order | extra)
+        except ProviderError as exc:
+            if exc.code != "NO_AUTH":
+                raise
+            # The usual cause is an account setting, not our request: say which, for the logs.
+            raise ProviderError(
+                f"{exc} (the merchant account may not use WeChat Pay {channel}: the product must "
+                "be enabled, and for h5 and jsapi the site's domain registered with WeChat Pay)",
+                status=exc.status,
+                code=exc.code,
+            ) from exc
+        answer = data.get(client_pay.ANSWER_FIELDS[channel])
+        if not isinstance(answer, str) or not answer:
+            field_name = client_pay.ANSWER_FIELDS[channel]
+            raise ProviderError(f"WeChat Pay answered the {channel} order without a {field_name}")
+        if channel == client_pay.JSAPI:
+            package = client_pay.PACKAGE_PREFIX + answer
+            return Checkout(url=package, kind="jsapi", params=self.jsapi_pay_params(package))
+        if channel == client_pay.H5:
+            return Checkout(url=client_pay.h5_redirect(answer, return_url), kind="redirect")
+        return Checkout(url=answer, kind="qrcode")
+
+    def jsapi_pay_params(self, package: str) -> dict[str, str]:
+        """Fresh getBrandWCPayRequest parameters for a JSAPI checkout's `package` (its url)."""
+        return client_pay.jsapi_pay_params(self.private_key, app_id=self.app_id, package=package)
 
     def query(self, payment: Payment) -> TradeState:
         path = (
