@@ -69,8 +69,11 @@ def _fuzz(client: Client, prefix: str, token: str, schema: dict, ids: dict[str, 
                 "order_id",
                 "return_id",
                 "delivery_id",
+                "campaign_id",
             ):
                 url = url.replace("{" + name + "}", str(ids.get(name, 0)) if pid == "real" else pid)
+            # A campaign's kind is a word: a real one, then one that is no kind.
+            url = url.replace("{kind}", "flash" if pid == "real" else "x" + pid)
             bodies = list(BAD_BODIES) if pid == "real" else [b"{}", b"{"]
             for field in (props or {}).get("properties", {}) if pid == "real" else ():
                 for value in BAD_VALUES:

@@ -270,7 +270,30 @@ def writer_killed_mid_batch(schema: str, sale_id: int, batch: int) -> str:
 
 
 @pytest.fixture
-def committed_sale(committed_db, shops):
+def flash_tasks_held():
+    """The flash tasks this test sends go to a queue no worker reads. Committed rows run their
+    on-commit hooks, and the session's Celery worker (started by earlier tests) would run the
+    sale's writer chain and record the wins this test means to leave on the stream."""
+    from config.celery import app
+
+    def route(routes) -> None:
+        app.conf.task_routes = routes
+        app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)  # a cached_property built from the routes
+
+    before = app.conf.task_routes
+    route({"storefront.flash.tasks.*": {"queue": HELD_QUEUE}})
+    yield
+    route(before)
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(HELD_QUEUE)
+
+
+HELD_QUEUE = "vstore-test-held"
+
+
+@pytest.fixture
+def committed_sale(committed_db, shops, flash_tasks_held):
     """Sales whose rows are committed (a child process must see them); removed afterwards
     with their grabs, orders and fans, so later tests in shop A start without them."""
     made: list[FlashSale] = []
