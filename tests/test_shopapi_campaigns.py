@@ -30,7 +30,7 @@ pytestmark = [
     pytest.mark.usefixtures("catalog_media", "catalog_english", "pricedrop_redis_clean"),
 ]
 
-WRITE = ["campaigns:read", "coupons:write"]
+WRITE = ["campaigns:read", "campaigns:write"]
 
 
 @pytest.fixture
@@ -374,7 +374,10 @@ def test_a_read_only_token_reads_campaigns_and_may_not_write_them(shops, shop_cl
     for path, body in writes:
         answer = call(client, "POST", path, reader, body)
         assert answer.status_code == 403, path
-        assert "coupons:write" in answer.json()["message"]
+        assert "campaigns:write" in answer.json()["message"]
+        # Coupons' write scope is not a campaign's.
+        coupon_writer = shop_token(shops.a, ["campaigns:read", "coupons:write"])
+        assert call(client, "POST", path, coupon_writer, body).status_code == 403, path
     coupons_only = shop_token(shops.a, ["coupons:read"])
     assert call(client, "GET", "/api/v1/campaigns", coupons_only).status_code == 403
     with tenant_context(shops.a):

@@ -2,8 +2,8 @@
 and price drops of this shop, read together; each kind created and stopped through its own
 services (their rules, not copies), as the shop's admin does.
 
-Reads need campaigns:read. Writes need coupons:write: the token scopes have no campaigns:write
-yet, and coupons:write is the scope that already lets a program spend the shop's margin.
+Reads need campaigns:read, writes campaigns:write (a campaign spends the shop's margin as a
+coupon does, but a program trusted with coupons is not thereby trusted with stock and prices).
 """
 
 from __future__ import annotations
@@ -477,7 +477,7 @@ def _created(kind: str, make: Callable[[], Any], codes: dict[str, str] | None = 
 @router.post(
     "/campaigns/flash-sales",
     response={201: CampaignOut, **ERRORS},
-    auth=ShopAuth("coupons:write"),
+    auth=ShopAuth("campaigns:write"),
     summary="Schedule a flash sale: its quantity leaves the supplier's stock at once",
 )
 def flash_sale_post(request: HttpRequest, payload: FlashSaleIn) -> Any:
@@ -505,7 +505,7 @@ def flash_sale_post(request: HttpRequest, payload: FlashSaleIn) -> Any:
 @router.post(
     "/campaigns/group-buys",
     response={201: CampaignOut, **ERRORS},
-    auth=ShopAuth("coupons:write"),
+    auth=ShopAuth("campaigns:write"),
     summary="Start a group buy now (tiered, or fixed-size groups): its quantity leaves the stock",
 )
 def group_buy_post(request: HttpRequest, payload: GroupBuyIn) -> Any:
@@ -539,7 +539,7 @@ def group_buy_post(request: HttpRequest, payload: GroupBuyIn) -> Any:
 @router.post(
     "/campaigns/price-drops",
     response={201: CampaignOut, **ERRORS},
-    auth=ShopAuth("coupons:write"),
+    auth=ShopAuth("campaigns:write"),
     summary="Set up a share price drop (it starts at its start, taking its quantity then)",
 )
 def price_drop_post(request: HttpRequest, payload: PriceDropIn) -> Any:
@@ -600,7 +600,7 @@ _PAUSES: dict[str, Callable[[Any], Any]] = {
 @router.post(
     "/campaigns/{kind}/{int:campaign_id}/pause",
     response={200: CampaignOut, **WRITE_ERRORS},
-    auth=ShopAuth("coupons:write"),
+    auth=ShopAuth("campaigns:write"),
     summary="Stop a campaign: a flash sale before its start, a price drop at once (409 else)",
     description=(
         "A flash sale is cancelled before it starts (its units go back to the stock); a price "

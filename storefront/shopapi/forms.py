@@ -18,6 +18,7 @@ SCOPE_LABELS = {
     "coupons:read": _("Read coupons"),
     "coupons:write": _("Create and pause coupons"),
     "campaigns:read": _("Read campaigns"),
+    "campaigns:write": _("Schedule and stop campaigns"),
     "fans:read": _("Read fans"),
     "analytics:read": _("Read daily figures"),
     "webhooks:write": _("Manage webhooks"),

@@ -35,6 +35,7 @@ SHOP_SCOPES = (
     "coupons:read",
     "coupons:write",
     "campaigns:read",
+    "campaigns:write",
     "fans:read",
     "analytics:read",
     "webhooks:write",
