@@ -9,7 +9,9 @@ What is cached, and for whom:
 - only Wagtail's page view (articles, the shop page and its product pages), GET, status 200;
 - never for a visitor with a session, cart or messages cookie (a signed-in creator, a buyer
   with a cart), never a response that sets a cookie, touched the session or queued a message,
-  nor one marked private / no-cache / no-store;
+  nor one marked private / no-cache / no-store. Other cookies do not count: a WeChat reader
+  known by nothing but her openid keeps it in a cookie of its own, not a session
+  (storefront.orders.wx_identity), and these pages do not depend on it;
 - keys carry the scheme, host (custom domains too), language and full path; the cache's key
   function (django_tenants.cache.make_key) adds the shop's schema.
 

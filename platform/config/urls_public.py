@@ -7,6 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from core.clients import posts_limited
+from storefront.wechat import views as wechat_views
 from tenants import views as tenant_views
 
 from . import landing
@@ -28,5 +29,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("pay/", include("billing.urls")),
     path("files/", include("billing.documents.urls")),
+    # WeChat's one authorisation callback domain: on to the shop the trip came from.
+    path("wx/oauth/relay", wechat_views.oauth_relay_view, name="wx_oauth_relay"),
     *media_urlpatterns(),  # development only: the view answers 404 unless DEBUG with local disk
 ]

@@ -26,7 +26,9 @@ class FanTag(models.Model):
 
 
 class Fan(models.Model):
-    """A buyer of this shop, recognised by mobile number or e-mail (per shop, never shared).
+    """A buyer of this shop, recognised by mobile number or e-mail (per shop, never shared), or
+    inside WeChat by the openid the official account's silent authorisation gave her
+    (storefront.wechat: set only once she proved her number or e-mail in a session with it).
 
     A fan whose deletion request was carried out keeps her row (her orders must be kept, by
     law, and point at it) with every personal field emptied and `erased_at` set.
@@ -38,6 +40,10 @@ class Fan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     tags = models.ManyToManyField(FanTag, blank=True, related_name="fans")
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Her openid under the platform's official account, and the unionid WeChat adds when that
+    # account is bound to an Open Platform account (usually empty). Emptied when she is erased.
+    wechat_openid = models.CharField(_("WeChat openid"), max_length=128, blank=True)
+    wechat_unionid = models.CharField(_("WeChat unionid"), max_length=128, blank=True)
 
     class Meta:
         verbose_name = _("fan")
@@ -49,8 +55,21 @@ class Fan(models.Model):
             models.UniqueConstraint(
                 fields=["email"], condition=~Q(email=""), name="storefront_fan_unique_email"
             ),
+            models.UniqueConstraint(
+                fields=["wechat_openid"],
+                condition=~Q(wechat_openid=""),
+                name="storefront_fan_unique_wechat_openid",
+            ),
+            models.UniqueConstraint(
+                fields=["wechat_unionid"],
+                condition=~Q(wechat_unionid=""),
+                name="storefront_fan_unique_wechat_unionid",
+            ),
             models.CheckConstraint(
-                condition=~Q(mobile="") | ~Q(email="") | Q(erased_at__isnull=False),
+                condition=~Q(mobile="")
+                | ~Q(email="")
+                | ~Q(wechat_openid="")
+                | Q(erased_at__isnull=False),
                 name="storefront_fan_has_contact",
             ),
         ]

@@ -314,6 +314,9 @@ def fan_data(*, fan: Fan) -> dict[str, Any]:
             "mobile": fan.mobile,
             "email": fan.email,
             "since": _plain(fan.created_at),
+            # Only when the shop holds one (storefront.wechat links it once she signed in).
+            **({"wechat_openid": fan.wechat_openid} if fan.wechat_openid else {}),
+            **({"wechat_unionid": fan.wechat_unionid} if fan.wechat_unionid else {}),
         },
         "orders": [
             {

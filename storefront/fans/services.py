@@ -16,9 +16,9 @@ The legal frame (People's Republic of China):
   least three years after the transaction, and the Tax Collection Law (税收征收管理法) art. 24
   with the accounting-archive rules keeps the amounts. So her orders stay with their numbers,
   lines and amounts (the shop's totals still add up), while every field that names or reaches
-  her is emptied: her name, mobile and e-mail; on her orders the contact fields, the recipient,
-  the recipient's phone, the district and street and her note (province and city stay: they
-  identify nobody and the tax records keep the place of sale).
+  her is emptied: her name, mobile, e-mail and WeChat openid (and unionid); on her orders the
+  contact fields, the recipient, the recipient's phone, the district and street and her note
+  (province and city stay: they identify nobody and the tax records keep the place of sale).
 - Reviews stay (other buyers rely on them) but no longer name her: the buyer shown is her
   erased fan row, "?**". Share links stay (orders that came through them point at them) but
   their sharer is the erased row, so nothing ties them to her. Notes the team wrote about her
@@ -268,8 +268,14 @@ def fan_erase(*, fan: Fan, now: datetime | None = None) -> None:
                 FanExport.objects.filter(query__icontains=contact).update(query="***")
         FanNote.objects.filter(fan=fan).delete()
         fan.tags.clear()
+        # Her WeChat identity too: the openid would otherwise sign her back in silently.
         Fan.objects.filter(pk=fan.pk).update(
-            name="", mobile="", email="", erased_at=fan.erased_at or now
+            name="",
+            mobile="",
+            email="",
+            wechat_openid="",
+            wechat_unionid="",
+            erased_at=fan.erased_at or now,
         )
         FanDataRequest.objects.filter(
             fan=fan, kind=FanDataRequest.Kind.DELETE, state=FanDataRequest.State.PENDING

@@ -18,6 +18,7 @@ from core.shop import current_shop, in_shop
 from storefront.coupons.selectors import fan_coupons
 from storefront.models import Order
 from storefront.orders.selectors import fan_addresses
+from storefront.orders.wx_identity import fan_verified
 
 from .account import (
     SESSION_FAN,
@@ -108,6 +109,7 @@ def code_verify_view(request: HttpRequest) -> HttpResponse:
             request.session[SESSION_FAN] = fan.pk
             numbers = Order.objects.filter(fan=fan).order_by("-created_at")[:20]
             request.session["storefront_orders"] = list(numbers.values_list("number", flat=True))
+            fan_verified(request, fan)  # inside WeChat: her openid, if the session has one
             return redirect(target)
     return TemplateResponse(
         request,
