@@ -38,6 +38,10 @@ class Payment(models.Model):
     # Where the buyer goes to pay, as the provider gave it (a pay page URL, or a QR code's text).
     checkout_url = models.TextField(blank=True)
     checkout_kind = models.CharField(max_length=8, blank=True)
+    # The provider's way to pay it was placed through ("jsapi", "h5", "native"; "" for the
+    # provider's default). A payment is reused only through the same channel: WeChat Pay never
+    # takes one out_trade_no through two trade types.
+    channel = models.CharField(max_length=8, blank=True, default="")
     expires_at = models.DateTimeField()
     captured_at = models.DateTimeField(null=True, blank=True)
     # Refunds asked for and not failed (pending, processing or succeeded), in fen.

@@ -30,9 +30,11 @@ from django.utils.module_loading import import_string
 
 from .models import Payment, PaymentNotification, Refund, SandboxTrade
 from .payments.base import (
+    ChannelError,
     Event,
     MalformedNotification,
     Notification,
+    Payer,
     PaymentProvider,
     ProviderError,
     TradeState,
@@ -72,13 +74,20 @@ def payment_create(
     expires_at: datetime,
     description: str = "",
     return_url: str = "",
+    channel: str = "",
+    payer: Payer | None = None,
 ) -> Payment:
     """Open a payment for a shop's order and register it with the provider.
 
     The buyer is then sent to `payment.checkout_url` (`checkout_kind` "redirect": open it;
-    "qrcode": show it as a QR code). Raises PaymentError for a bad amount, currency or deadline,
-    UnknownProvider for a provider that is not configured, ProviderError when the provider cannot
-    be reached (the Payment then stays without a checkout URL; create a new one to retry).
+    "qrcode": show it as a QR code; "jsapi": hand fresh `jsapi_pay_params` to WeChat's bridge).
+    `channel` is one of the provider's (billing.payments.channels says which a browser gets; ""
+    is the provider's default) and `payer` what that channel needs to know of the buyer.
+
+    Raises PaymentError for a bad amount, currency or deadline, UnknownProvider for a provider
+    that is not configured, ChannelError for a channel the provider lacks or a payer it cannot
+    use (before anything is written: no Payment is left behind), ProviderError when the provider
+    cannot be reached (the Payment then stays without a checkout URL; create a new one to retry).
     """
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise PaymentError(f"amount must be a positive number of fen, not {amount!r}")
@@ -87,18 +96,29 @@ def payment_create(
     if timezone.is_naive(expires_at) or expires_at <= timezone.now():
         raise PaymentError("expires_at must be an aware time in the future")
     backend = provider_get(provider)
+    backend.channel_check(channel, payer)
     payment = Payment.objects.create(
         tenant=tenant,
         order_number=order_number,
         amount=amount,
         currency=currency,
         provider=backend.name,
+        channel=channel,
         out_trade_no=out_trade_no_new(),
         expires_at=expires_at,
     )
-    checkout = backend.create_payment(
-        payment, description=description or f"{tenant.name} {order_number}", return_url=return_url
-    )
+    try:
+        checkout = backend.create_payment(
+            payment,
+            description=description or f"{tenant.name} {order_number}",
+            return_url=return_url,
+            channel=channel,
+            payer=payer,
+        )
+    except ChannelError:
+        # channel_check should have said so; never leave a payment no provider knows of.
+        payment.delete()
+        raise
     payment.checkout_url = checkout.url
     payment.checkout_kind = checkout.kind
     payment.save(update_fields=["checkout_url", "checkout_kind", "updated_at"])

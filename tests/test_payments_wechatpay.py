@@ -546,19 +546,23 @@ def test_production_settings_with_wechat_pay_offer_no_sandbox(shops, wechat, set
     buyer = shop_client("a.localhost")
     added = buyer.post("/cart/add/", {"item": item.pk, "quantity": 1, "buy_now": "1"})
     form = buyer.get(added["Location"])
-    placed = buyer.post(
-        added["Location"],
-        {
-            "contact": "13800138000",
-            "recipient": "王小明",
-            "recipient_phone": "13800138000",
-            "province": "浙江",
-            "city": "杭州市",
-            "district": "西湖区",
-            "street": "文三路 100 号",
-            "provider": "sandbox",  # asked for by hand: still not given
-        },
-    )
+    address = {
+        "contact": "13800138000",
+        "recipient": "王小明",
+        "recipient_phone": "13800138000",
+        "province": "浙江",
+        "city": "杭州市",
+        "district": "西湖区",
+        "street": "文三路 100 号",
+    }
+    # Asked for by hand: not given, and nothing placed (a form error, as for any way to pay
+    # the page did not offer).
+    forged = buyer.post(added["Location"], {**address, "provider": "sandbox"})
+    assert forged.status_code == 409
+    with tenant_context(shops.a):
+        assert not Order.objects.filter(lines__item=item).exists()
+    connection.set_schema_to_public()
+    placed = buyer.post(added["Location"], address)
 
     assert form.status_code == 200 and "sandbox" not in form.text.lower()
     with tenant_context(shops.a):

@@ -157,6 +157,10 @@ class Acknowledgement:
     content_type: str = "text/plain"
 
 
+# Payment.channel's length: a longer value names no channel of any provider.
+CHANNEL_MAX = 8
+
+
 @dataclass(frozen=True)
 class Payer:
     """What some channels must know about the buyer; the others ignore it."""
@@ -211,6 +215,14 @@ class PaymentProvider(abc.ABC):
     app_id: str = ""
     # The `channel` values create_payment takes besides "" (the provider's default).
     channels: tuple[str, ...] = ()
+
+    def channel_check(self, channel: str, payer: Payer | None = None) -> None:
+        """Raise ChannelError unless create_payment can place a payment through CHANNEL for
+        PAYER. Asks nothing of the provider: callers check before they write anything."""
+        if not isinstance(channel, str) or len(channel) > CHANNEL_MAX or text_problem(channel):
+            raise ChannelError("not a payment channel")
+        if channel not in ("", *self.channels):
+            raise ChannelError(f"{self.name} has no {channel!r} channel")
 
     @abc.abstractmethod
     def create_payment(

@@ -276,6 +276,10 @@ class WeChatPayProvider(PaymentProvider):
             )
         return data
 
+    def channel_check(self, channel: str, payer: Payer | None = None) -> None:
+        super().channel_check(channel, payer)
+        client_pay.channel_payload(channel or client_pay.NATIVE, payer)
+
     def create_payment(
         self,
         payment: Payment,

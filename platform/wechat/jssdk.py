@@ -12,8 +12,15 @@ from django.conf import settings
 
 from .client import jsapi_ticket
 
-# What a shop page inside WeChat uses: share cards for a chat and for Moments, and paying.
-DEFAULT_JS_API_LIST = ("updateAppMessageShareData", "updateTimelineShareData", "chooseWXPay")
+# What a shop page inside WeChat uses: share cards for a chat and for Moments, paying, and the
+# buyer's WeChat address book at checkout. One list for every page: the last wx.config a page
+# makes is the one WeChat keeps, so two scripts on a page must not ask for different lists.
+DEFAULT_JS_API_LIST = (
+    "updateAppMessageShareData",
+    "updateTimelineShareData",
+    "chooseWXPay",
+    "openAddress",
+)
 
 
 def jssdk_signature(ticket: str, noncestr: str, timestamp: int | str, url: str) -> str:

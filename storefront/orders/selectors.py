@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from core.shop import current_shop, current_shop_id
+from core.text import text_problem
 from storefront.models import Fan, Order, Review
 
 from .progress import order_progress, order_shipments
 from .regions import PROVINCES, cities_of
+from .wx_identity import session_openid
+
+OPENID_MAX = 128  # WeChat's bound, and Fan.wechat_openid's length
 
 
 def order_get(*, number: str) -> Order | None:
@@ -89,9 +93,9 @@ def _aftersale_for(order: Order) -> dict:
     }
 
 
-def payment_open_for(*, order: Order, provider: str = ""):
-    """The order's payment the buyer can still complete (with PROVIDER, if given), newest
-    first; None if there is none."""
+def payment_open_for(*, order: Order, provider: str = "", channel: str | None = None):
+    """The order's payment the buyer can still complete (with PROVIDER and through CHANNEL,
+    if given), newest first; None if there is none."""
     from billing.models import Payment
 
     payments = Payment.objects.filter(
@@ -101,12 +105,32 @@ def payment_open_for(*, order: Order, provider: str = ""):
     )
     if provider:
         payments = payments.filter(provider=provider)
+    if channel is not None:
+        payments = payments.filter(channel=channel)
     return payments.order_by("-created_at").first()
 
 
-def buyer_initial(request) -> dict:
-    """Checkout form defaults for a recognised buyer: her last order's address."""
-    fan_id = request.session.get("storefront_fan")
+def visitor_fan_id(request) -> int | None:
+    """The fan this browser session is known as in this shop: signed in, or (inside WeChat)
+    her session's openid linked to a fan of this shop. Both live in the shop's own session and
+    schema, so another shop never finds her here."""
+    fan_id = request.session.get(SESSION_FAN)
+    if isinstance(fan_id, int) and not isinstance(fan_id, bool):
+        return fan_id
+    openid = session_openid(request)
+    # Only what WeChat could have issued reaches the query (a NUL is a database error).
+    if not openid or len(openid) > OPENID_MAX or text_problem(openid):
+        return None
+    return (
+        Fan.objects.filter(wechat_openid=openid, erased_at__isnull=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def buyer_initial(*, fan_id: int | None) -> dict:
+    """Checkout form defaults for a recognised buyer (visitor_fan_id): her last order's
+    address, so that a returning fan pays with one tap."""
     if not fan_id:
         return {}
     last = Order.objects.filter(fan_id=fan_id).order_by("-created_at").first()

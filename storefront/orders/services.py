@@ -36,6 +36,7 @@ from billing.fulfilment.services import (
 )
 from billing.ledger import CaptureLine, capture_post, capture_split
 from billing.models import Payment
+from billing.payments.base import ChannelError, Payer
 from billing.services import payment_create, payment_expire
 from catalog.services.stock import sku_stock_release, sku_stock_reserve
 from core.shop import current_schema, current_shop, current_shop_id, in_shop
@@ -468,26 +469,40 @@ def order_coupons_release(*, order: Order) -> None:
     platform_coupon_release(tenant_id=current_shop_id(), order_number=order.number)
 
 
-def order_payment_start(*, order: Order, provider: str, return_url: str) -> Payment:
-    """Open (or reuse) the order's payment with PROVIDER; the buyer goes to its checkout_url."""
+def order_payment_start(
+    *, order: Order, provider: str, return_url: str, channel: str = "", payer: Payer | None = None
+) -> Payment:
+    """Open (or reuse) the order's payment with PROVIDER through CHANNEL; the buyer goes to its
+    checkout_url. Another channel opens another payment (WeChat Pay takes an out_trade_no
+    through one trade type only). A channel that cannot be used here is a ValidationError
+    (code "channel"), raised before any payment is written."""
     if order.status != Order.Status.PENDING_PAYMENT:
         raise ValidationError(_("This order cannot be paid now."), code="not_payable")
     if order.pay_deadline <= timezone.now():
         raise ValidationError(_("The time to pay for this order has passed."), code="late")
     tenant = _tenant()
-    open_payment = payment_open_for(order=order, provider=provider)
+    open_payment = payment_open_for(order=order, provider=provider, channel=channel)
     if open_payment is not None:
         return open_payment
-    return payment_create(
-        tenant=tenant,
-        order_number=order.number,
-        amount=order.total_fen,
-        currency=order.currency,
-        provider=provider,
-        expires_at=order.pay_deadline,
-        description=_order_description(order),
-        return_url=return_url,
-    )
+    try:
+        return payment_create(
+            tenant=tenant,
+            order_number=order.number,
+            amount=order.total_fen,
+            currency=order.currency,
+            provider=provider,
+            expires_at=order.pay_deadline,
+            description=_order_description(order),
+            return_url=return_url,
+            channel=channel,
+            payer=payer,
+        )
+    except ChannelError as exc:
+        logger.info("order %s: channel %s/%s refused: %s", order.number, provider, channel, exc)
+        raise ValidationError(
+            _("This way to pay does not work in this browser. Please choose another."),
+            code="channel",
+        ) from exc
 
 
 def _order_description(order: Order) -> str:

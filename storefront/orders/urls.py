@@ -15,5 +15,11 @@ urlpatterns = [
     path("orders/<str:number>/", views.order_detail_view, name="order_detail"),
     path("orders/<str:number>/pay/", views.order_pay_view, name="order_pay"),
     path("orders/<str:number>/scan/", views.order_scan_view, name="order_scan"),
+    path("orders/<str:number>/wxpay/", views.order_wxpay_view, name="order_wxpay"),
+    path(
+        "orders/<str:number>/wxpay/standin/",
+        views.order_wxpay_standin_view,
+        name="order_wxpay_standin",
+    ),
     path("orders/<str:number>/cancel/", views.order_cancel_view, name="order_cancel"),
 ]

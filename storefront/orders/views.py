@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.models import Provider
-from billing.payments.registry import providers
+from billing.models import Payment, SandboxTrade
+from billing.payments.base import ChannelError
+from billing.payments.registry import provider_get, providers
+from billing.payments.wechatpay import WeChatPayProvider
+from billing.services import PaymentError, sandbox_trade_pay
 from core.clients import client_bucket, rate_limited
 from core.money import yuan
 from core.qr import qr_svg
@@ -23,6 +29,8 @@ from storefront.campaigns.registry import campaign_claim_from_ticket
 from storefront.models import Order
 from storefront.pricing import lines_price
 from storefront.sharing.services import SESSION_SHARE, share_links_ensure
+from wechat.client import configured as wechat_configured
+from wechat.jssdk import jssdk_config
 
 from . import selectors
 from .cart import (
@@ -36,10 +44,20 @@ from .cart import (
     cart_wants,
 )
 from .forms import CartAddForm, CartQuantityForm, CheckoutForm, CouponChoiceForm, OrderLookupForm
+from .pay_methods import (
+    PayMethod,
+    pay_method_pick,
+    pay_methods_for,
+    payer_for,
+    standin_allowed,
+    wechat_page,
+)
 from .paying import cart_refill, order_cancel, order_payment_check
 from .regions import PROVINCES
 from .services import OutOfStock, Want, order_payment_start, order_place, order_quote
 from .visitor import SESSION_SOURCE_PAGE, order_for_visitor, orders_allow
+
+logger = logging.getLogger(__name__)
 
 SESSION_BUY_NOW = "storefront_buy_now"
 
@@ -162,7 +180,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
     updating = request.method == "POST" and "update" in request.POST
     # Her own past addresses (signed in): a card she picks; without JavaScript "use" re-renders
     # the form filled with it.
-    saved_addresses = selectors.fan_addresses(fan_id=request.session.get(selectors.SESSION_FAN))
+    known_fan_id = selectors.visitor_fan_id(request)
+    saved_addresses = selectors.fan_addresses(fan_id=known_fan_id)
     if updating:
         initial = request.POST.dict()
         # An index into her own list; anything else (forged, stale) changes nothing.
@@ -173,7 +192,9 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             initial.update(chosen)
         form = CheckoutForm(initial=initial)
     else:
-        form = CheckoutForm(request.POST or None, initial=selectors.buyer_initial(request))
+        form = CheckoutForm(
+            request.POST or None, initial=selectors.buyer_initial(fan_id=known_fan_id)
+        )
     # The coupon: her wallet's best by default; the radio list or a typed code changes it.
     coupon_form = CouponChoiceForm(request.POST if request.method == "POST" else None)
     fan = selectors.session_fan(fan_id=request.session.get(selectors.SESSION_FAN))
@@ -190,9 +211,17 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if request.method == "POST" and not updating and not _providers():
+    methods = pay_methods_for(request)
+    method = pay_method_pick(methods, request.POST.get("provider") if request.POST else None)
+    placing = request.method == "POST" and not updating
+    if placing and not _providers():
         error = _("This shop cannot take payments right now. Please try later.")
-    if request.method == "POST" and not updating and form.is_valid() and not error:
+    elif placing and method is None:
+        # Forged, or a page from another browser: ask again, place nothing.
+        error = _("Choose a way to pay from the list.")
+    elif placing and method is not None:
+        error = error or _pay_method_problem(request, method)
+    if placing and form.is_valid() and not error:
         try:
             order = order_place(
                 wants=wants,
@@ -215,7 +244,8 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
                 request.session.pop(SESSION_BUY_NOW, None)
             elif campaign is None:
                 cart_empty(cart_find(request.COOKIES.get(COOKIE)))
-            return _pay_redirect(request, order)
+            return _pay_redirect(request, order, method)
+    shown_method = method or (methods[0] if methods else None)
     return TemplateResponse(
         request,
         "storefront/orders/checkout.html",
@@ -230,7 +260,9 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             "buy_now": buy_now and campaign is None,
             "campaign": campaign,
             "campaign_ticket": _campaign_ticket(request) if campaign is not None else "",
-            "providers": [(p, Provider(p).label) for p in _providers()],
+            "pay_methods": methods,
+            "pay_method": shown_method,
+            **_wx_address_context(request),
         },
         status=409 if error and request.method == "POST" else 200,
     )
@@ -310,35 +342,143 @@ def _providers() -> list[str]:
     return [name for name in PROVIDER_PREFERENCE if name in configured]
 
 
-def _pay_redirect(request: HttpRequest, order: Order) -> HttpResponse:
+def _pay_method_problem(request: HttpRequest, method: PayMethod) -> str:
+    """Why METHOD cannot be used by this buyer ("" if it can): asked before anything is
+    written, so a checkout that cannot be paid places no order."""
+    try:
+        provider_get(method.provider).channel_check(method.channel, payer_for(request))
+    except (ChannelError, LookupError) as exc:
+        logger.info("pay method %s refused at checkout: %s", method.value, exc)
+        return _("This way to pay does not work in this browser. Please choose another.")
+    return ""
+
+
+def _wx_address_context(request: HttpRequest) -> dict:
+    """Inside WeChat: what the address button needs. The JS-SDK's wx.config for this page
+    when the official account is configured; in development without it, the stand-in."""
+    if not wechat_page(request):
+        return {}
+    if wechat_configured():
+        try:
+            # The same list as every other page's (storefront.wxshare configures too).
+            config = jssdk_config(request.build_absolute_uri())
+        except Exception as exc:  # no ticket now: the buyer types her address instead
+            logger.warning("wx.config for the checkout failed: %s", exc)
+        else:
+            return {"wx_config": config}
+    if standin_allowed():
+        return {"wx_standin": True}
+    return {}
+
+
+def _pay_redirect(
+    request: HttpRequest, order: Order, method: PayMethod | None = None
+) -> HttpResponse:
     if not selectors.order_progress(order=order).payable:
         # Paid meanwhile, being confirmed, or closed: the order page says which (an error
         # "cannot be paid" above a "thank you" headline only confused buyers).
         return redirect("storefront:order_detail", number=order.number)
-    offered = _providers()
-    if not offered:
+    if not _providers():
         # No payment provider configured (check --deploy warns, billing.W001): the order
         # keeps its stock until its deadline; the buyer is told, never shown a 500.
         messages.error(request, _("This shop cannot take payments right now. Please try later."))
         return redirect("storefront:order_detail", number=order.number)
-    provider = request.POST.get("provider", "")
-    if provider not in offered:
-        provider = offered[0]
+    if method is None:
+        method = pay_method_pick(pay_methods_for(request), request.POST.get("provider", ""))
+    if method is None:
+        messages.error(request, _("Choose a way to pay from the list."))
+        return redirect("storefront:order_detail", number=order.number)
     return_url = request.build_absolute_uri(
         reverse("storefront:order_detail", args=[order.number]) + "?paying=1"
     )
     try:
-        payment = order_payment_start(order=order, provider=provider, return_url=return_url)
+        payment = order_payment_start(
+            order=order,
+            provider=method.provider,
+            return_url=return_url,
+            channel=method.channel,
+            payer=payer_for(request),
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("storefront:order_detail", number=order.number)
     except Exception:  # the provider is down: the order stays, with a "pay" button
         messages.error(request, _("The payment service did not answer. Please try again."))
         return redirect("storefront:order_detail", number=order.number)
+    if payment.channel == "jsapi":
+        # Inside WeChat: the pay page hands WeChat's bridge freshly signed parameters.
+        return redirect("storefront:order_wxpay", number=order.number)
     if payment.checkout_kind == "qrcode":
         # WeChat Pay Native: the buyer scans the code with her phone's WeChat.
         return redirect("storefront:order_scan", number=order.number)
     return redirect(payment.checkout_url)
+
+
+def _standin_params(payment: Payment) -> dict[str, str]:
+    """What the development stand-in is handed: the shape of getBrandWCPayRequest's object,
+    signed by nobody (the sandbox is paid by its own endpoint, never by these)."""
+    return {
+        "appId": "sandbox",
+        "timeStamp": str(int(timezone.now().timestamp())),
+        "nonceStr": payment.out_trade_no,
+        "package": f"prepay_id={payment.out_trade_no}",
+        "signType": "RSA",
+        "paySign": "",
+    }
+
+
+@require_GET
+def order_wxpay_view(request: HttpRequest, number: str) -> HttpResponse:
+    """Inside WeChat: the page that opens WeChat's cashier (getBrandWCPayRequest) for the
+    order's JSAPI payment, with parameters signed for this view, and says what became of it."""
+    order = order_for_visitor(request, number)
+    payment = selectors.payment_open_for(order=order, channel="jsapi")
+    if payment is None or not selectors.order_progress(order=order).payable:
+        return redirect("storefront:order_detail", number=number)
+    standin = payment.provider == "sandbox"
+    if standin and not standin_allowed():
+        return redirect("storefront:order_detail", number=number)
+    backend = provider_get(payment.provider)
+    if standin:
+        params = _standin_params(payment)
+    elif isinstance(backend, WeChatPayProvider):
+        params = backend.jsapi_pay_params(payment.checkout_url)
+    else:  # no other provider pays through WeChat's bridge
+        return redirect("storefront:order_detail", number=number)
+    response = TemplateResponse(
+        request,
+        "storefront/orders/order_wxpay.html",
+        {
+            "order": order,
+            "params": params,
+            "standin": standin,
+            "done_url": reverse("storefront:order_detail", args=[number]) + "?paying=1",
+        },
+    )
+    # Signed for this view: never from a cache, never the same twice.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def order_wxpay_standin_view(request: HttpRequest, number: str) -> HttpResponse:
+    """Development only: the stand-in of WeChat's cashier pays the order's sandbox payment,
+    as the sandbox's own pay page does (that page is on the platform host, out of reach of a
+    same-origin request from the shop)."""
+    if not standin_allowed():
+        raise Http404("no WeChat Pay stand-in here")
+    order = order_for_visitor(request, number)
+    payment = selectors.payment_open_for(order=order, provider="sandbox", channel="jsapi")
+    trade = (
+        SandboxTrade.objects.filter(out_trade_no=payment.out_trade_no).first() if payment else None
+    )
+    if trade is None:
+        return JsonResponse({"err_msg": "get_brand_wcpay_request:fail"}, status=404)
+    try:
+        sandbox_trade_pay(trade=trade)
+    except PaymentError:
+        return JsonResponse({"err_msg": "get_brand_wcpay_request:fail"}, status=409)
+    return JsonResponse({"err_msg": "get_brand_wcpay_request:ok"})
 
 
 @require_GET

@@ -79,23 +79,43 @@
       .catch(function () { if (update) update.hidden = false; });
   }
 
-  // A saved address card fills the fields (the cities and districts lists first), then the
-  // fee and total follow its province.
+  // NAME as one of NAMES: itself, or the one it begins with or that begins with it, longest
+  // first ("广东省" is "广东", "内蒙古自治区" is "内蒙古", "北京" is "北京市").
+  function match(names, name) {
+    if (!name) return "";
+    if (names.indexOf(name) >= 0) return name;
+    var best = "";
+    names.forEach(function (n) {
+      if ((name.indexOf(n) === 0 || n.indexOf(name) === 0) && n.length > best.length) best = n;
+    });
+    return best;
+  }
+
+  // An address (a saved card's, or WeChat's) fills the fields (the cities and districts lists
+  // first), then the fee and total follow its province.
+  function fillAddress(d) {
+    ["recipient", "recipient_phone", "street"].forEach(function (name) { form.elements[name].value = d[name] || ""; });
+    return load().then(function (all) {
+      province.value = match(Object.keys(all), d.province || "");
+      fill(city, Object.keys(all[province.value] || {}));
+      city.value = match(Object.keys(all[province.value] || {}), d.city || "");
+      fill(district, ((all[province.value] || {})[city.value]) || []);
+      district.value = match(((all[province.value] || {})[city.value]) || [], d.district || "");
+      quote();
+    });
+  }
+
   var useAddress = form.querySelector(".use-address");
   if (useAddress) useAddress.hidden = true;
   form.querySelectorAll('input[name="use_address"]').forEach(function (radio) {
-    radio.addEventListener("change", function () {
-      var d = radio.dataset;
-      ["recipient", "recipient_phone", "street"].forEach(function (name) { form.elements[name].value = d[name] || ""; });
-      province.value = d.province || "";
-      load().then(function (all) {
-        fill(city, Object.keys(all[province.value] || {}));
-        city.value = d.city || "";
-        fill(district, ((all[province.value] || {})[city.value]) || []);
-        district.value = d.district || "";
-        quote();
-      });
-    });
+    radio.addEventListener("change", function () { fillAddress(radio.dataset); });
+  });
+  // WeChat's address (wx-checkout.js): filled in, and shown, since she did not type it.
+  form.addEventListener("vs:address", function (event) {
+    form.querySelectorAll('input[name="use_address"]').forEach(function (radio) { radio.checked = false; });
+    var details = form.querySelector("details.address-new");
+    if (details) details.open = true;
+    fillAddress(event.detail || {});
   });
   province.addEventListener("change", function () { cities(); quote(); });
   form.querySelectorAll('input[name="coupon"]').forEach(function (el) { el.addEventListener("change", quote); });
