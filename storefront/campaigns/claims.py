@@ -70,6 +70,11 @@ class CampaignKind(Protocol):
         page of cards asks each kind once, then only those listings' strips are rendered."""
         ...
 
+    def live_price_fen(self, *, listing_id: int) -> int | None:
+        """What one unit of LISTING_ID costs now through this kind's campaign running on it
+        (the lowest, if several), None when none is running: share posters print it."""
+        ...
+
     def holds_fulfilment(self, *, order: Any) -> bool:
         """True when ORDER's supplier orders must wait (a group buy ships only once it has
         succeeded); the kind then calls orders' `order_fulfil` itself."""

@@ -57,3 +57,15 @@ def campaign_strips(*, listing_id: int, memo: dict[str, frozenset[int]] | None =
                 continue
         strips.append(kind.listing_strip(listing_id=listing_id))
     return "".join(strips)
+
+
+def campaign_price_now(*, listing_id: int) -> int | None:
+    """The lowest price any campaign running on LISTING_ID offers now, None when none runs
+    (what a share poster prints instead of the list price)."""
+    prices = []
+    for name in sorted(_KINDS):
+        price_of = getattr(_KINDS[name], "live_price_fen", None)
+        price = price_of(listing_id=listing_id) if price_of is not None else None
+        if price:
+            prices.append(price)
+    return min(prices, default=None)

@@ -200,5 +200,13 @@ class FlashKind:
             logger.exception("rendering the flash strip of sale %s failed", sale.pk)
             return ""
 
+    def live_price_fen(self, *, listing_id: int) -> int | None:
+        prices = (
+            self._showing()
+            .filter(item__listing_id=listing_id, starts_at__lte=timezone.now())
+            .values_list("price_fen", flat=True)
+        )
+        return min(prices, default=None)
+
     def holds_fulfilment(self, *, order: Any) -> bool:
         return False

@@ -38,5 +38,9 @@ class GroupBuyKind:
     def live_listing_ids(self) -> frozenset[int]:
         return live_listing_ids()
 
+    def live_price_fen(self, *, listing_id: int) -> int | None:
+        campaign = groupbuy_for_listing(listing_id=listing_id)
+        return services.join_price(campaign) if campaign is not None else None
+
     def holds_fulfilment(self, *, order: Any) -> bool:
         return services.holds_fulfilment(order=order)

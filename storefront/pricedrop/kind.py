@@ -163,5 +163,16 @@ class PriceDropKind:
             ).values_list("item__listing_id", flat=True)
         )
 
+    def live_price_fen(self, *, listing_id: int) -> int | None:
+        now = timezone.now()
+        running = PriceDrop.objects.filter(
+            item__listing_id=listing_id,
+            status=PriceDrop.Status.RUNNING,
+            starts_at__lte=now,
+            ends_at__gt=now,
+        )
+        prices = [pricedrop_standing(campaign=c, now=now).price_fen for c in running]
+        return min(prices, default=None)
+
     def holds_fulfilment(self, *, order: Any) -> bool:
         return False
