@@ -14,11 +14,15 @@ from .fans.urls import urlpatterns as fans
 from .flash.urls import urlpatterns as flash
 from .groupbuy.urls import urlpatterns as groupbuy
 from .orders.urls import urlpatterns as orders
+from .posters.urls import urlpatterns as posters
 from .pricedrop.urls import urlpatterns as pricedrop
 from .reviews.urls import urlpatterns as reviews
 from .sharing.urls import urlpatterns as sharing
+from .wechat.urls import urlpatterns as wechat
+from .wxshare.urls import urlpatterns as wxshare
 
 app_name = "storefront"
 
 urlpatterns = [*orders, *aftersale, *reviews, *sharing, *fans, *coupons, *fan_rights, *analytics]
-urlpatterns += [*flash, *groupbuy, *pricedrop]
+urlpatterns += [*flash, *groupbuy, *pricedrop, *wxshare, *posters]
+urlpatterns += wechat  # /wx/oauth/callback, /wx/dev/authorize (storefront.wechat)

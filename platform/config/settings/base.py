@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside WeChat: the buyer's openid (silent authorisation), before a cached page is served.
+    "storefront.wechat.middleware.WeChatIdentityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "cms.shop_cache.ShopSiteMiddleware",
     "cms.page_cache.PageCacheMiddleware",
@@ -407,6 +409,12 @@ CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {
 VSTORE_ORDER_CONTACT_FUNCTION = env.str(
     "VSTORE_ORDER_CONTACT_FUNCTION", "storefront.orders.selectors.order_contact"
 )
+# Dotted path of `hook(*, request, fan) -> None`, run when a fan proves who she is with a sign-in
+# code in a session that has a WeChat openid (storefront.orders.wx_identity.fan_verified): the
+# openid is tied to her. Empty: it is not.
+VSTORE_FAN_VERIFIED_HOOK = env.str(
+    "VSTORE_FAN_VERIFIED_HOOK", "storefront.wechat.services.session_fan_link"
+)
 # Dotted path of `product_url(listing_id) -> str`: a listing's product page in the shop's content
 # site ("" when the shop has no shop page), for storefront's redirects (share links).
 VSTORE_PRODUCT_URL_FUNCTION = env.str("VSTORE_PRODUCT_URL_FUNCTION", "cms.selectors.product_url")
@@ -594,6 +602,8 @@ VSTORE_RATES = {
     "coupon_claim": "30/h",  # coupon claims (领券) per shop and client: a bot cannot empty a coupon
     "fan_data": "20/h",  # a signed-in fan's data downloads and deletion requests, per fan
     "analytics_beacon": "120/m",  # event beacons per shop and client (each: 1 view at most)
+    "wx_jsconfig": "60/m",  # WeChat share configs per shop and client (one per page view)
+    "poster": "20/m",  # share posters per shop and client (a new one is drawn with Pillow)
     "api": env.str("VSTORE_API_RATE", "600/m"),  # open API requests per token (shop or supplier)
 }
 # Stock held hostage: unpaid orders one fan (per shop) and one client (per shop) may hold, and
