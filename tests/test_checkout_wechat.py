@@ -13,6 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -24,6 +25,7 @@ from billing.payments.registry import provider_get
 from billing.services import payment_create
 from storefront.models import Fan, Order
 from storefront.orders.services import order_payment_start
+from storefront.orders.wx_identity import SESSION_DEV_BROWSER, SESSION_OPENID
 
 from .storefront_helpers import ADDRESS, listed
 from .wechat_checkout_helpers import (  # noqa: F401 (pytest fixtures)
@@ -32,6 +34,7 @@ from .wechat_checkout_helpers import (  # noqa: F401 (pytest fixtures)
     OPENID,
     WECHAT_IPHONE,
     pay_sign_valid,
+    session_make,
     wechat_api_fixture,
     wechat_fixture,
     wechat_session,
@@ -558,3 +561,28 @@ def test_provider_channels_are_checked_without_asking_the_provider(shops, wechat
     with pytest.raises(ChannelError):
         provider_get("wechatpay").channel_check("jsapi", Payer())
     assert wechat["calls"] == []
+
+
+def test_in_development_a_session_that_asked_for_wechat_gets_its_checkout_in_any_browser(
+    shops, shop_client, settings
+):
+    """?wx=1 (DEBUG) makes an ordinary browser act as WeChat's: the checkout offers the pay
+    bridge's stand-in and the address button, as it does inside WeChat. Ignored with DEBUG off."""
+    _listing, item = listed(shops.a, price=8800, stock=5)
+    cookie = {
+        django_settings.SESSION_COOKIE_NAME: session_make(
+            shops.a, **{SESSION_DEV_BROWSER: True, SESSION_OPENID: OPENID}
+        )
+    }
+    buyer = buyer_in(shop_client, "a.localhost", IPHONE_SAFARI, cookie)
+    to_checkout(buyer, item)
+
+    settings.DEBUG = True
+    page = buyer.get("/checkout/?now=1")
+    assert pay_options(page.text)[0] == ("sandbox-jsapi", True)
+    assert "Use my WeChat address" in page.text
+
+    settings.DEBUG = False
+    page = buyer.get("/checkout/?now=1")
+    assert ("sandbox-jsapi", True) not in pay_options(page.text)
+    assert "Use my WeChat address" not in page.text and "wx-standin.js" not in page.text

@@ -94,3 +94,19 @@ def fan_verified(request: HttpRequest, fan: Fan) -> None:
     hook = getattr(settings, "VSTORE_FAN_VERIFIED_HOOK", "")
     if hook and session_openid(request):
         import_string(hook)(request=request, fan=fan)
+
+
+# Development only (DEBUG): a session that asked with ?wx=1 acts as WeChat's browser, so the
+# in-WeChat path (silent authorisation, the pay bridge, the address button: their stand-ins)
+# can be tried in any browser. storefront.wechat's middleware sets it.
+SESSION_DEV_BROWSER = "storefront_wx_dev_browser"
+
+
+def acts_as_wechat(request: HttpRequest) -> bool:
+    """WeChat's in-app browser (not WeCom's), or in development a session that asked to act
+    as one."""
+    agent = str(request.META.get("HTTP_USER_AGENT") or "")[:1000]
+    if "MicroMessenger" in agent and "wxwork" not in agent:
+        return True
+    session = getattr(request, "session", None)
+    return bool(settings.DEBUG) and session is not None and bool(session.get(SESSION_DEV_BROWSER))

@@ -23,6 +23,8 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from storefront.orders import wx_identity
+
 # The request on its way to WeChat: {"nonce", "next", "at"} (popped by the callback).
 SESSION_PENDING = "storefront_wx_pending"
 # When this session last went to WeChat (Unix seconds): no second trip for TRY_AGAIN_SECONDS,
@@ -30,8 +32,9 @@ SESSION_PENDING = "storefront_wx_pending"
 SESSION_TRIED = "storefront_wx_tried"
 # The unionid WeChat gave with the openid (rare with snsapi_base), for linking it to her fan.
 SESSION_UNIONID = "storefront_wx_unionid"
-# Development only (settings.DEBUG): this browser is treated as WeChat's (?wx=1, ?wx=0).
-SESSION_DEV_BROWSER = "storefront_wx_dev_browser"
+# Development only (settings.DEBUG): this browser is treated as WeChat's (?wx=1, ?wx=0). Orders
+# defines the key: its checkout asks too (wx_identity.acts_as_wechat).
+SESSION_DEV_BROWSER = wx_identity.SESSION_DEV_BROWSER
 
 STATE_SECONDS = 10 * 60  # WeChat's code lives 5 minutes; the page it came from a little longer
 TRY_AGAIN_SECONDS = 5 * 60

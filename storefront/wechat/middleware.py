@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from core.shop import in_shop
-from storefront.orders.wx_identity import session_openid
+from storefront.orders.wx_identity import acts_as_wechat, session_openid
 from wechat import client
 
 from .identity import (
@@ -56,10 +56,7 @@ SKIPPED_PREFIXES = (
 def wechat_browser(request: HttpRequest) -> bool:
     """WeChat's in-app browser (not WeCom's, whose browser the official account cannot
     authorise in); in development also a browser that asked with ?wx=1."""
-    agent = request.headers.get("User-Agent", "")
-    if "MicroMessenger" in agent and "wxwork" not in agent:
-        return True
-    return bool(settings.DEBUG) and bool(request.session.get(SESSION_DEV_BROWSER))
+    return acts_as_wechat(request)
 
 
 def _page_navigation(request: HttpRequest) -> bool:
