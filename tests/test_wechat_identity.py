@@ -645,6 +645,17 @@ def test_the_stand_in_walks_an_ordinary_browser_through_in_one_tap(dev, shops, s
     assert fresh.get(redirect["Location"]).context["openid"] == openid
 
 
+def test_in_development_only_a_session_that_asked_goes_to_the_stand_in(dev, shops, shop_client):
+    # WeChat's user agent alone (a test, devtools' device mode) is not sent to a page it did
+    # not ask for: the page is served as it is.
+    phone = wechat_client(shop_client)
+    answer = phone.get(PAGE)
+    assert answer.status_code == 200 and not_to_wechat(answer)
+    # Asked with ?wx=1: the stand-in's one-tap page.
+    asked = phone.get(PAGE + "?wx=1")
+    assert asked.status_code == 302 and urlsplit(asked["Location"]).path == "/wx/dev/authorize"
+
+
 def test_the_stand_in_page_refuses_garbage_cleanly(dev, shops, shop_client):
     browser = shop_client("a.localhost")
     for state in ("", "\x00", "a" * 129, "abc def", "<script>"):

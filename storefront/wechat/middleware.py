@@ -112,7 +112,13 @@ class WeChatIdentityMiddleware:
             return None
         if not wechat_browser(request) or session_openid(request) is not None:
             return None
-        if not (dev_mode() or client.configured()):
+        if dev_mode():
+            # The stand-in only for a session that asked for it (?wx=1): a browser that merely
+            # says MicroMessenger in development (a test, devtools' device mode) is not sent
+            # to a page it did not ask for.
+            if not request.session.get(SESSION_DEV_BROWSER):
+                return None
+        elif not client.configured():
             return None
         tried = request.session.get(SESSION_TRIED)
         now = int(time.time())
