@@ -77,7 +77,7 @@ def setup_drop(sharers: int) -> tuple[int, list[str]]:
     from storefront.sharing.services import share_code_new
     from tenants.models import Tenant
 
-    shop = Tenant.objects.get(schema_name="bench")
+    shop = Tenant.objects.get(schema_name__startswith="shop_bench")
     with tenant_context(shop):
         item = ListingItem.objects.select_related("sku").order_by("pk").first()
         now = timezone.now()
@@ -195,7 +195,7 @@ def counted_now(drop: int) -> int:
     from storefront.pricedrop import counting
     from tenants.models import Tenant
 
-    with tenant_context(Tenant.objects.get(schema_name="bench")):
+    with tenant_context(Tenant.objects.get(schema_name__startswith="shop_bench")):
         return counting.live_count(campaign_id=drop) or 0
 
 

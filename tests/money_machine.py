@@ -479,6 +479,14 @@ class MoneyMachine(GroupBuyRules, RuleBasedStateMachine):
         assert self._order_status(placed) == Order.Status.EXPIRED
         seen("late payment refunded")
 
+    @precondition(lambda self: self.can_pay())
+    @rule(pick=picks)
+    def late_payment_whole(self, pick: int) -> None:
+        """An order expires and its buyer pays it afterwards, in one step (the separate expire
+        and pay_too_late steps need their draws to line up: other rules took those draws)."""
+        self.expire(pick, True)
+        self.pay_too_late(pick)
+
     # --- fulfilment and returns -----------------------------------------------------------
 
     @precondition(lambda self: self.has_so(S.TO_SHIP))
@@ -586,6 +594,36 @@ class MoneyMachine(GroupBuyRules, RuleBasedStateMachine):
             pick=settled[pick % len(settled)],
             amounts=amounts or [1],
             override=True,
+            wild=False,
+            received=True,
+        )
+
+    def _returnable(self) -> list[int]:
+        """Indexes (in open_return's order) of delivered, unsettled parcels with a unit the
+        buyer may still return without staff."""
+        delivered = list(self._sos().filter(status=S.DELIVERED).order_by("pk"))
+        return [
+            i
+            for i, so in enumerate(delivered)
+            if so.settled_at is None
+            and any(
+                line.remaining_quantity
+                and line.return_days
+                and self.clock <= so.delivered_at + timedelta(days=line.return_days)
+                for line in SupplierOrderLine.objects.filter(supplier_order=so)
+            )
+        ]
+
+    @precondition(lambda self: bool(self._returnable()))
+    @rule(pick=picks)
+    def return_in_window(self, pick: int) -> None:
+        """A reason-free return of one unit, inside the window, received at once: with the
+        group buy rules open_return's draws rarely line up for it inside one example."""
+        returnable = self._returnable()
+        self.open_return(
+            pick=returnable[pick % len(returnable)],
+            amounts=[1, 1, 1],
+            override=False,
             wild=False,
             received=True,
         )
