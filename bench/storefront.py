@@ -67,6 +67,9 @@ def environment(var_dir: Path) -> dict[str, str]:
         REDIS_URL=urlunsplit(redis._replace(path="/14")),
         DJANGO_SETTINGS_MODULE="storefront_site.settings",
         DJANGO_DEBUG="0",
+        # Plain HTTP on loopback, no TLS proxy in front: without this every request is a 301
+        # to https (production's default) and the server never answers a page.
+        VSTORE_HTTPS="0",
         DJANGO_SECRET_KEY="bench-storefront-not-secret",
         DATABASE_CONN_MAX_AGE="600",
         VSTORE_CACHE_PREFIX="vstore-bench-storefront",
@@ -152,19 +155,28 @@ class Server:
 
     def wait_ready(self, path: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"gunicorn exited with {self.proc.returncode}: see {self.log.name}"
+                    f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}"
                 )
             try:
                 status, _ = asyncio.run(fetch(self.port, path))
                 if status == 200:
                     return
-            except OSError:
-                pass
+                last = f"HTTP {status}"
+            except OSError as exc:
+                last = str(exc)
             time.sleep(0.2)  # polling a starting server; not a test
-        raise RuntimeError(f"gunicorn did not answer {path} in {timeout} s")
+        # The log goes with the bench's temporary directory: say what it held.
+        raise RuntimeError(
+            f"gunicorn did not answer {path} in {timeout} s (last: {last}):\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
         self.proc.terminate()
