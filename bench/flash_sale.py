@@ -283,8 +283,9 @@ def setup_data(*, fans: int) -> dict[str, Any]:
         have = cur.fetchone()[0]
         # 13xxxxxxxxx: fans of the shop (a grab's row points at its fan).
         cur.execute(
-            "INSERT INTO storefront_fan (mobile, email, name, created_at) "
-            "SELECT (13000000000 + g)::text, '', '', now() FROM generate_series(%s, %s) g",
+            "INSERT INTO storefront_fan (mobile, email, name, wechat_openid, wechat_unionid,"
+            " created_at) SELECT (13000000000 + g)::text, '', '', '', '', now()"
+            " FROM generate_series(%s, %s) g",
             [have + 1, fans],
         )
         cur.execute("SELECT id FROM storefront_fan WHERE mobile LIKE '13%%' ORDER BY id")
