@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Sum
@@ -28,9 +29,10 @@ from django.db.models import Sum
 from .ledger import (
     AccountRef,
     CaptureLine,
+    EntrySpec,
     LedgerError,
     capture_split,
-    entry_post,
+    entries_post_many,
 )
 from .models import JournalEntry, LedgerAccount, Payment, Posting, Refund
 from .services import RefundRefused, payment_refund
@@ -89,9 +91,9 @@ def adjustment_refund(*, payment: Payment, amount: int, key: str, reason: str = 
     return payment_refund(payment=payment, amount=amount, idempotency_key=key, reason=reason)
 
 
-def _post_delta(
+def _delta_spec(
     *, payment: Payment, key: str, delta: dict[AccountRef, int], refund_fen: int, memo: str
-) -> JournalEntry | None:
+) -> EntrySpec | None:
     clearing = AccountRef.clearing(payment.provider, payment.currency)
     if delta.get(clearing, 0) != -refund_fen:
         raise LedgerError(
@@ -101,7 +103,7 @@ def _post_delta(
     lines = sorted((ref, amount) for ref, amount in delta.items() if amount)
     if not lines:
         return None
-    return entry_post(
+    return EntrySpec(
         key=key,
         lines=lines,
         memo=memo[:200],
@@ -109,6 +111,15 @@ def _post_delta(
         order_number=payment.order_number,
         payment=payment,
     )
+
+
+def _post_delta(
+    *, payment: Payment, key: str, delta: dict[AccountRef, int], refund_fen: int, memo: str
+) -> JournalEntry | None:
+    spec = _delta_spec(payment=payment, key=key, delta=delta, refund_fen=refund_fen, memo=memo)
+    if spec is None:
+        return None
+    return entries_post_many(entries=[spec])[0]
 
 
 def adjustment_post(
@@ -141,3 +152,55 @@ def reversal_post(
         return existing
     delta = {ref: -amount for ref, amount in payment_balances(payment=payment).items()}
     return _post_delta(payment=payment, key=key, delta=delta, refund_fen=refund_fen, memo=memo)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """One adjustment_post's arguments."""
+
+    payment: Payment
+    lines: Sequence[CaptureLine]
+    refund_fen: int
+    key: str
+    memo: str = ""
+
+
+def adjustments_post_many(*, adjustments: Sequence[Adjustment]) -> None:
+    """adjustment_post for many payments at once (a group buy's close): the same entries, from
+    one query of what is booked and one batch of inserts (ledger.entries_post_many). Keys
+    already posted are skipped. Call it in the transaction that records the new prices."""
+    keys = [a.key for a in adjustments]
+    done = set(
+        JournalEntry.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    todo = [a for a in adjustments if a.key not in done]
+    if not todo:
+        return
+    booked = _balances_many([a.payment.pk for a in todo])
+    specs = []
+    for a in todo:
+        target = capture_targets(payment=a.payment, lines=a.lines)
+        now = booked.get(a.payment.pk, {})
+        delta = {ref: target.get(ref, 0) - now.get(ref, 0) for ref in set(target) | set(now)}
+        spec = _delta_spec(
+            payment=a.payment, key=a.key, delta=delta, refund_fen=a.refund_fen, memo=a.memo
+        )
+        if spec is not None:
+            specs.append(spec)
+    entries_post_many(entries=specs)
+
+
+def _balances_many(payment_ids: Sequence[int]) -> dict[int, dict[AccountRef, int]]:
+    """payment_balances of each of PAYMENT_IDS, in one query."""
+    sums = list(
+        Posting.objects.filter(entry__payment_id__in=payment_ids)
+        .values("entry__payment_id", "account")
+        .annotate(total=Sum("amount"))
+    )
+    accounts = LedgerAccount.objects.in_bulk({row["account"] for row in sums})
+    out: defaultdict[int, defaultdict[AccountRef, int]] = defaultdict(lambda: defaultdict(int))
+    for row in sums:
+        out[row["entry__payment_id"]][AccountRef.of(accounts[row["account"]])] += row["total"]
+    return {pk: {r: n for r, n in refs.items() if n} for pk, refs in out.items()}

@@ -60,3 +60,28 @@ def order_refunded(*, tenant_id: int, order_number: str, fully: bool) -> None:
         order = Order.objects.filter(number=order_number).first()
         if order is not None:
             order_coupons_release(order=order)
+
+
+def orders_refunded(*, items: list[tuple[int, str, bool]]) -> None:
+    """order_refunded for many refunds at once (VSTORE_ORDERS_REFUNDED_HOOK): ITEMS are
+    (tenant_id, order_number, fully). Each shop is entered once and its webhooks told in one
+    transaction; a full refund gives the order's coupons back, as order_refunded does."""
+    from collections import defaultdict
+
+    from tenants.selectors import shops
+
+    from .models import Order
+    from .orders.services import order_coupons_release
+    from .shopapi.events import shop_refunds_emit
+
+    by_shop: defaultdict[int, list[tuple[str, bool]]] = defaultdict(list)
+    for tenant_id, order_number, fully in items:
+        by_shop[tenant_id].append((order_number, fully))
+    for tenant in shops().filter(pk__in=by_shop):
+        mine = by_shop[tenant.pk]
+        shop_refunds_emit(tenant=tenant, items=mine)  # webhooks
+        whole = [number for number, fully in mine if fully]
+        if whole:
+            with tenant_context(tenant):
+                for order in Order.objects.filter(number__in=whole):
+                    order_coupons_release(order=order)

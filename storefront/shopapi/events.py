@@ -141,3 +141,32 @@ def shop_refund_emit(*, tenant_id: int, order_number: str, fully: bool) -> None:
             shop_event_emit(event="refund.succeeded", payload=data)
     except Exception:
         logger.exception("refund.succeeded of %s for shop %s failed", order_number, tenant_id)
+
+
+def shop_refunds_emit(*, tenant: Any, items: list[tuple[str, bool]]) -> None:
+    """shop_refund_emit for many (order_number, fully) of one shop: one query for their
+    payments, one transaction in the shop, nothing at all when it has no subscriptions."""
+    from billing.models import Payment
+
+    numbers = [number for number, _fully in items]
+    latest: dict[str, Any] = {}
+    payments = Payment.objects.filter(tenant_id=tenant.pk, order_number__in=numbers)
+    for payment in payments.order_by("pk"):
+        latest[payment.order_number] = payment  # the last one wins, as in shop_refund_emit
+    try:
+        with tenant_context(tenant), transaction.atomic():
+            if not ShopWebhook.objects.filter(is_active=True).exists():
+                return
+            for number, fully in items:
+                found = latest.get(number)
+                shop_event_emit(
+                    event="refund.succeeded",
+                    payload={
+                        "order_number": number,
+                        "fully": fully,
+                        "refunded_fen": found.refunded_amount if found else 0,
+                        "currency": found.currency if found else "CNY",
+                    },
+                )
+    except Exception:  # the money went back either way; a lost webhook must not undo it
+        logger.exception("refund.succeeded of %d orders for shop %s failed", len(items), tenant.pk)

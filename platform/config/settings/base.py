@@ -387,6 +387,12 @@ VSTORE_PRICE_TERMS_CHANGED_HOOK = env.str(
 VSTORE_ORDER_REFUNDED_HOOK = env.str(
     "VSTORE_ORDER_REFUNDED_HOOK", "storefront.hooks.order_refunded"
 )
+# Dotted path of `orders_refunded(*, items) -> None`, ITEMS a list of (tenant_id, order_number,
+# fully): the same news for many refunds at once (billing.refunds_many, a group buy's close).
+# Empty: the one-refund hook above is called for each.
+VSTORE_ORDERS_REFUNDED_HOOK = env.str(
+    "VSTORE_ORDERS_REFUNDED_HOOK", "storefront.hooks.orders_refunded"
+)
 
 # Dotted path of `hook(*, tenant_id, event, order_number, data) -> None`, run after the commit of
 # a shipment, delivery or return request (billing.supplierapi.events): the shop's webhooks hear of
