@@ -21,6 +21,7 @@ from billing.fulfilment.models import SupplierOrder
 from billing.ledger import capture_split
 from billing.ledger_selectors import balances_recompute_check
 from billing.models import Payment, Refund, SandboxTrade
+from billing.payments.sandbox import SandboxProvider
 from catalog.models import SKU
 from storefront.groupbuy import services
 from storefront.groupbuy.models import GroupBuy, GroupMember, GroupTeam
@@ -160,21 +161,29 @@ def test_a_close_killed_halfway_and_run_again_refunds_each_buyer_exactly_once(sh
     campaign, _item = tiered(shops.a, min_buyers=1)
     orders = joined_paid(shops.a, campaign, 5)
     deadline_passes(shops.a, campaign)
-    real = services.adjustment_refund
+    real = SandboxProvider.refund
     made = []
 
-    def crashing(**kw):
-        refund = real(**kw)  # the provider has refunded: the worst moment to die
-        made.append(refund.pk)
+    def crashing(self, payment, **kw):
+        # The provider has refunded two buyers and none of it is recorded yet: the worst
+        # moment for the worker to die.
         if len(made) == 2:
             raise SystemExit("worker killed")
-        return refund
+        made.append(payment.out_trade_no)
+        return real(self, payment, **kw)
 
-    monkeypatch.setattr(services, "adjustment_refund", crashing)
+    monkeypatch.setattr(SandboxProvider, "refund", crashing)
     with pytest.raises(SystemExit):
         close(shops.a, campaign)
     connection.set_schema_to_public()
-    monkeypatch.setattr(services, "adjustment_refund", real)
+    monkeypatch.setattr(SandboxProvider, "refund", real)
+    refunded_early = SandboxTrade.objects.filter(out_trade_no__in=made)
+    assert [t.refunded_amount > 0 for t in refunded_early] == [True, True]
+    assert (
+        not Refund.objects.filter(status="succeeded")
+        .filter(payment__order_number__in=[o.number for o in orders])
+        .exists()
+    )
 
     done = close(shops.a, campaign)
     close(shops.a, campaign)
