@@ -23,6 +23,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core.rows import rows_update
+
 from .models import Payment, Refund
 from .payments.base import PaymentProvider, ProviderError
 from .payments.registry import provider_get
@@ -76,7 +78,7 @@ def payments_refund_many(
         for refund in stale:
             refund.last_error = errors[refund.pk]
             refund.updated_at = timezone.now()
-        Refund.objects.bulk_update(stale, ["last_error", "updated_at"])
+        rows_update(stale, ["last_error", "updated_at"])
     recorded = _record(answered)
     for key, outcome in out.items():
         if isinstance(outcome, Refund):
@@ -153,9 +155,7 @@ def _reserve(
             out[ask.key] = refund
             submit.append((refund, payment))
         Refund.objects.bulk_create(new)
-        Payment.objects.bulk_update(
-            list(touched.values()), ["refunded_amount", "status", "updated_at"]
-        )
+        rows_update(list(touched.values()), ["refunded_amount", "status", "updated_at"])
     return submit
 
 
@@ -199,9 +199,7 @@ def _record(answered: dict[int, tuple[bool, str]]) -> dict[int, Refund]:
             refund.provider_refund_id = refund.provider_refund_id or provider_id
             refund.last_error = ""
             refund.updated_at = now
-        Refund.objects.bulk_update(
-            rows, ["status", "provider_refund_id", "last_error", "updated_at"]
-        )
+        rows_update(rows, ["status", "provider_refund_id", "last_error", "updated_at"])
         if succeeded:
             transaction.on_commit(
                 partial(orders_refunded_hook_run, refund_ids=succeeded), robust=True

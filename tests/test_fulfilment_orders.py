@@ -12,7 +12,12 @@ from django.utils.translation import override
 from django_tenants.utils import tenant_context
 
 from billing.fulfilment import services
-from billing.fulfilment.models import BuyerNotice, FulfilmentEvent, SupplierOrder
+from billing.fulfilment.models import (
+    BuyerNotice,
+    FulfilmentEvent,
+    SupplierOrder,
+    SupplierOrderLine,
+)
 from billing.fulfilment.selectors import supplier_orders_for_order, supplier_to_ship
 from billing.fulfilment.tasks import fulfilment_notice_task
 from billing.fulfilment.testing import SHIP_TO, Item, order_paid
@@ -246,3 +251,77 @@ def test_a_buyer_without_an_email_is_not_emailed(shops, goods, mailoutbox):
 
     assert services.fulfilment_notice_send(supplier_order_id=so.pk, step="shipped") is False
     assert mailoutbox == []
+
+
+def _handover(payment, orders) -> services.FulfilmentOrder:
+    """What the shop would hand over again for PAYMENT's order, from its supplier orders."""
+    lines = [
+        services.FulfilmentLine(
+            line_ref=ln.line_ref,
+            sku_id=ln.sku_id,
+            supplier_id=so.supplier_id,
+            title=ln.title,
+            option_label=ln.option_label,
+            quantity=ln.quantity,
+            retail_price_fen=ln.retail_price_fen,
+            supply_price_fen=ln.supply_price_fen,
+            shipping_fen=ln.shipping_fen,
+            fee_fen=ln.fee_fen,
+            commission_fen=ln.commission_fen,
+            return_days=ln.return_days,
+        )
+        for so in orders
+        for ln in so.lines.all()
+    ]
+    return services.FulfilmentOrder(payment.order_number, payment, SHIP_TO, lines)
+
+
+def test_many_orders_handed_over_at_once_each_get_theirs_and_only_subscribers_hear(shops, goods):
+    from billing.supplierapi.models import SupplierDelivery, SupplierWebhook
+
+    tea, bowl = goods
+    SupplierWebhook.objects.create(
+        supplier_id=bowl.product.supplier_id,
+        url="http://127.0.0.1:9/hook",
+        events=["supplier_order.created"],
+        secret="s" * 32,
+    )
+    first = order_paid(tenant=shops.a, items=[Item(tea, 1, 9000), Item(bowl, 2, 8000)])
+    second = order_paid(tenant=shops.a, items=[Item(bowl, 1, 8000)])
+    handed = [_handover(first[0], first[1]), _handover(second[0], second[1])]
+    SupplierDelivery.objects.all().delete()
+    SupplierOrderLine.objects.all().delete()  # as if never handed over: the batch makes them
+    SupplierOrder.objects.all().delete()
+
+    made = services.supplier_orders_create_many(tenant=shops.a, orders=handed)
+
+    assert [so.supplier_id for so in made[first[0].order_number]] == sorted(
+        [tea.product.supplier_id, bowl.product.supplier_id]
+    )
+    assert [so.supplier_id for so in made[second[0].order_number]] == [bowl.product.supplier_id]
+    assert [ln.quantity for ln in made[second[0].order_number][0].lines.all()] == [1]
+    # The bowl's supplier subscribed: one delivery per supplier order of hers; the tea's none.
+    heard = SupplierDelivery.objects.values_list("event_id", flat=True)
+    bowls = [
+        so for sos in made.values() for so in sos if so.supplier_id == bowl.product.supplier_id
+    ]
+    assert sorted(heard) == sorted(f"supplier_order.created:{so.pk}" for so in bowls)
+    again = services.supplier_orders_create_many(tenant=shops.a, orders=[handed[1]])
+    assert [so.pk for so in again[second[0].order_number]] == [
+        so.pk for so in made[second[0].order_number]
+    ]
+    assert SupplierDelivery.objects.count() == 2
+
+
+def test_one_bad_order_in_a_batch_and_none_is_handed_over(shops, goods):
+    tea, _bowl = goods
+    good = order_paid(tenant=shops.a, items=[Item(tea, 1, 9000)])
+    other = order_paid(tenant=shops.a, items=[Item(tea, 2, 9000)])
+    fine, bad = _handover(good[0], good[1]), _handover(other[0], other[1])
+    bad = replace(bad, lines=[replace(bad.lines[0], fee_fen=bad.lines[0].fee_fen + 1)])
+    SupplierOrderLine.objects.all().delete()
+    SupplierOrder.objects.all().delete()
+
+    with pytest.raises(ValidationError, match="not supply \\+ fee \\+ commission"):
+        services.supplier_orders_create_many(tenant=shops.a, orders=[fine, bad])
+    assert not SupplierOrder.objects.exists()

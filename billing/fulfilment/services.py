@@ -35,7 +35,11 @@ from django.utils.translation import gettext as _
 
 from billing.ledger import AccountRef, Line, entry_post
 from billing.models import Payment
-from billing.supplierapi.events import fulfilment_event, return_requested_event
+from billing.supplierapi.events import (
+    fulfilment_event,
+    return_requested_event,
+    suppliers_subscribed,
+)
 from catalog.models import ReturnPolicy
 from core.money import yuan_plain
 from core.text import text_problem
@@ -140,6 +144,16 @@ def _line_check(line: FulfilmentLine) -> None:
         raise ValidationError(f"line {line.line_ref}: its coupons exceed its price")
 
 
+@dataclass(frozen=True)
+class FulfilmentOrder:
+    """One paid shop order to hand over: its number, captured payment, address and lines."""
+
+    order_number: str
+    payment: Payment
+    ship_to: ShipTo
+    lines: Sequence[FulfilmentLine]
+
+
 def supplier_orders_create(
     *,
     tenant: Tenant,
@@ -153,10 +167,17 @@ def supplier_orders_create(
     A second call (a retried task) returns the rows the first one made and changes nothing,
     also when the two run at the same moment: the unique (tenant, order, supplier) decides.
     """
-    if not lines:
+    order = FulfilmentOrder(order_number, payment, ship_to, lines)
+    return supplier_orders_create_many(tenant=tenant, orders=[order])[order_number]
+
+
+def _by_supplier(tenant: Tenant, order: FulfilmentOrder) -> dict[int, list[FulfilmentLine]]:
+    """ORDER's lines by supplier, once it is checked; ValidationError says what is wrong."""
+    payment, number = order.payment, order.order_number
+    if not order.lines:
         raise ValidationError("an order without lines has nothing to ship")
-    if payment.tenant_id != tenant.pk or payment.order_number != order_number:
-        raise ValidationError(f"payment {payment.out_trade_no} is not for order {order_number}")
+    if payment.tenant_id != tenant.pk or payment.order_number != number:
+        raise ValidationError(f"payment {payment.out_trade_no} is not for order {number}")
     if payment.status not in (
         Payment.Status.CAPTURED,
         Payment.Status.PARTIALLY_REFUNDED,
@@ -165,41 +186,54 @@ def supplier_orders_create(
         raise ValidationError(f"payment {payment.out_trade_no} is {payment.status}: not paid")
     by_supplier: defaultdict[int, list[FulfilmentLine]] = defaultdict(list)
     refs: set[int] = set()
-    for line in lines:
+    for line in order.lines:
         _line_check(line)
         if line.line_ref in refs:
             raise ValidationError(f"line {line.line_ref} appears twice")
         refs.add(line.line_ref)
         by_supplier[line.supplier_id].append(line)
+    return dict(by_supplier)
 
-    address = {
-        "recipient": ship_to.recipient,
-        "phone": ship_to.phone,
-        "province": ship_to.province,
-        "city": ship_to.city,
-        "district": ship_to.district,
-        "street": ship_to.street,
-    }
+
+def supplier_orders_create_many(
+    *, tenant: Tenant, orders: Sequence[FulfilmentOrder]
+) -> dict[str, list[SupplierOrder]]:
+    """supplier_orders_create for many orders of TENANT in one transaction and a few
+    statements (a group buy's close hands thousands over at once); per order number, its
+    supplier orders. Every order is checked first: one bad order and nothing is written."""
+    if len({o.order_number for o in orders}) != len(orders):
+        raise ValidationError("an order appears twice")
+    split = {o.order_number: _by_supplier(tenant, o) for o in orders}
+    out: dict[str, list[SupplierOrder]] = {o.order_number: [] for o in orders}
+    if not orders:
+        return out
     with transaction.atomic():
         SupplierOrder.objects.bulk_create(
             [
                 SupplierOrder(
                     tenant=tenant,
-                    order_number=order_number,
+                    order_number=o.order_number,
                     supplier_id=supplier_id,
-                    payment=payment,
-                    currency=payment.currency,
-                    **address,
+                    payment=o.payment,
+                    currency=o.payment.currency,
+                    recipient=o.ship_to.recipient,
+                    phone=o.ship_to.phone,
+                    province=o.ship_to.province,
+                    city=o.ship_to.city,
+                    district=o.ship_to.district,
+                    street=o.ship_to.street,
                 )
-                for supplier_id in sorted(by_supplier)
+                for o in orders
+                for supplier_id in sorted(split[o.order_number])
             ],
             ignore_conflicts=True,
         )
-        orders = list(
-            SupplierOrder.objects.filter(
-                tenant=tenant, order_number=order_number, supplier_id__in=by_supplier
-            ).order_by("supplier_id")
+        made = SupplierOrder.objects.filter(tenant=tenant, order_number__in=out).order_by(
+            "order_number", "supplier_id"
         )
+        for so in made:
+            if so.supplier_id in split[so.order_number]:
+                out[so.order_number].append(so)
         SupplierOrderLine.objects.bulk_create(
             [
                 SupplierOrderLine(
@@ -218,14 +252,18 @@ def supplier_orders_create(
                     platform_discount_fen=line.platform_discount_fen,
                     return_days=line.return_days,
                 )
-                for so in orders
-                for line in by_supplier[so.supplier_id]
+                for number, sos in out.items()
+                for so in sos
+                for line in split[number][so.supplier_id]
             ],
             ignore_conflicts=True,
         )
-        for so in orders:  # once per order: the delivery's event id is the order's
-            fulfilment_event(so=so, event="supplier_order.created")
-    return orders
+        every = [so for sos in out.values() for so in sos]
+        listening = suppliers_subscribed(supplier_ids={so.supplier_id for so in every})
+        for so in every:  # once per order: the delivery's event id is the order's
+            if so.supplier_id in listening:
+                fulfilment_event(so=so, event="supplier_order.created")
+    return out
 
 
 # --- shipping and delivery ------------------------------------------------------------------

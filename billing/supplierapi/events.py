@@ -38,6 +38,13 @@ def supplier_event_emit(
     return ids
 
 
+def suppliers_subscribed(*, supplier_ids: set[int]) -> set[int]:
+    """Which of SUPPLIER_IDS have an active subscription (one query): the others' events
+    would record nothing, so a batch need not build their payloads."""
+    active = SupplierWebhook.objects.filter(supplier_id__in=supplier_ids, is_active=True)
+    return set(active.values_list("supplier_id", flat=True))
+
+
 def supplier_order_data(so: SupplierOrder) -> dict[str, Any]:
     """What the API and webhooks say about one supplier order (its own supplier's only)."""
     return {

@@ -8,7 +8,8 @@ each step a few statements for all of its members instead of a dozen per member:
    per member and attempt exactly as member_settle keys them);
 3. one transaction: the order lines and totals repriced, the ledger moved to the final price
    (billing.adjustments.adjustments_post_many), the members settled;
-4. the supplier orders, order by order (order_fulfil, idempotent), after every refund.
+4. the supplier orders of a batch in one transaction (orders_fulfil_many, idempotent), after
+   every refund.
 
 Both paths key every write the same way, so either finishes what the other left after a
 crash; a member whose refund the provider has not made stays paid for the next run.
@@ -28,6 +29,7 @@ from billing.adjustments import PARTIAL_REFUNDS_MAX, Adjustment, adjustments_pos
 from billing.models import Payment, Refund
 from billing.refunds_many import RefundAsk, payments_refund_many
 from core.money import yuan
+from core.rows import rows_update
 from core.shop import current_shop_id
 from storefront.models import Order, OrderLine
 
@@ -71,7 +73,7 @@ def _refunds_fix(member_ids: Sequence[int]) -> None:
                 for ln, cl in zip(mine, before, strict=True)
             ]
             member.refund_fen = sum(map(_paid, before)) - sum(map(_paid, after))
-        GroupMember.objects.bulk_update(members, ["refund_fen"])
+        rows_update(members, ["refund_fen"])
 
 
 def _payments_of(numbers: Sequence[str]) -> dict[str, Payment]:
@@ -128,7 +130,7 @@ def _refunds_make(members: Sequence[GroupMember], payments: dict[str, Payment]) 
         held.append(m)
     for pk in missing:
         logger.error("group buy member %s: her order has no captured payment", pk)
-    GroupMember.objects.bulk_update(held, ["refund_attempt", "refund_error"])
+    rows_update(held, ["refund_attempt", "refund_error"])
     if held:
         logger.warning("group buy: %d refunds not made yet, left for the next run", len(held))
     return ready
@@ -185,10 +187,10 @@ def _reprice_and_post(member_ids: Sequence[int], payments: dict[str, Payment]) -
                     memo=f"group buy {m.campaign_id}: final price {yuan(final)}",
                 )
             )
-        OrderLine.objects.bulk_update(
+        rows_update(
             changed_lines, ["retail_price_fen", "creator_discount_fen", "platform_discount_fen"]
         )
-        Order.objects.bulk_update(changed_orders, ["goods_fen", "total_fen"])
+        rows_update(changed_orders, ["goods_fen", "total_fen"])
         adjustments_post_many(adjustments=adjustments)
         settled = [m.pk for m in members]
         GroupMember.objects.filter(pk__in=settled).update(
@@ -214,14 +216,14 @@ def members_settle_many(*, member_ids: Sequence[int]) -> int:
 
 
 def members_fulfil_many(*, member_ids: Sequence[int]) -> None:
-    """Step 4: the settled members' supplier orders, on their final prices."""
-    from storefront.orders.services import order_fulfil
+    """Step 4: the settled members' supplier orders, on their final prices, in one
+    transaction (storefront.orders.services.orders_fulfil_many)."""
+    from storefront.orders.services import orders_fulfil_many
 
-    members = GroupMember.objects.filter(
-        pk__in=member_ids, status=GroupMember.Status.SETTLED, fulfilled=False
-    ).select_related("order")
-    done: list[int] = []
-    for m in members.order_by("pk"):
-        order_fulfil(order_number=m.order.number)
-        done.append(m.pk)
-    GroupMember.objects.filter(pk__in=done).update(fulfilled=True)
+    with transaction.atomic():
+        members = GroupMember.objects.filter(
+            pk__in=member_ids, status=GroupMember.Status.SETTLED, fulfilled=False
+        )
+        done = list(members.values_list("pk", "order__number"))
+        orders_fulfil_many(order_numbers=[number for _pk, number in done])
+        GroupMember.objects.filter(pk__in=[pk for pk, _number in done]).update(fulfilled=True)
