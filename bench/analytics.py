@@ -217,8 +217,14 @@ def page_figures(sf, env, paths, ids, args, var_dir: Path) -> dict[str, object]:
     results: dict[str, object] = {}
     for label, on in (("without beacon", "0"), ("with beacon", "1")):
         print(f"\ngunicorn, page cache on (hit path), {label}:", flush=True)
+        # A cache prefix of its own per case: the page cache lives in Redis for 60 s, so the
+        # second server would otherwise serve the first one's stored copy (beacon or not).
         server = sf.Server(
-            dict(env, VSTORE_ANALYTICS_BEACON=on),
+            dict(
+                env,
+                VSTORE_ANALYTICS_BEACON=on,
+                VSTORE_CACHE_PREFIX=f"{env['VSTORE_CACHE_PREFIX']}-beacon{on}",
+            ),
             page_cache_seconds=60,
             log=var_dir / f"gunicorn-{on}.log",
             workers=args.workers,
