@@ -763,8 +763,9 @@ def groupbuy_close(*, campaign_id: int, threads: int = 1) -> GroupBuy:
     """Close a tiered group buy at its deadline and settle every member; safe to run again.
 
     Runs to the end when it can: the outcome and the final price are fixed once (under the
-    campaign's lock), then each member is settled or refunded (member_settle / refund_full),
-    and when none is left the unsold units go back to the SKU. A member whose refund the
+    campaign's lock), then the members are settled 250 at a time (settle_many: every refund
+    first, then the supplier orders) or, when it failed, refunded one by one (refund_full);
+    when none is left the unsold units go back to the SKU. A member whose refund the
     provider has not made yet is left for the next run (the task runs every minute).
     THREADS: settle the members in that many threads (a large group buy).
     """
