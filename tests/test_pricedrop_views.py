@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -18,6 +19,7 @@ from storefront.pricedrop.demo import DEMO_SHARES, DEMO_TITLE, pricedrop_demo_se
 from storefront.pricedrop.models import DropSharer, PriceDrop
 from storefront.pricedrop.services import pricedrop_counted, pricedrop_flush
 from storefront.pricedrop.templatetags.pricedrop_tags import pricedrop_order_panel
+from storefront.sharing.cookies import SHARE_COOKIE, share_code_of
 
 from .c4_helpers import admin_member, signed_in
 from .pricedrop_helpers import (  # noqa: F401 (pytest fixtures)
@@ -78,8 +80,13 @@ def test_a_friend_through_her_link_lowers_the_price_and_she_herself_does_not(sho
     answer = friend.get(path)
     assert answer.status_code == 302 and answer["Location"] == f"/drop/{campaign.pk}/"
     assert counted(shops.a, campaign) == 1
-    with tenant_context(shops.a):  # sessions are kept in the shop's schema
-        assert friend.session["storefront_share"] == path.split("/")[-2]  # her order: the sharer's
+    # Her order is the sharer's: the link is in a signed cookie (no session row per visitor).
+    checkout = RequestFactory().get("/checkout/")
+    checkout.COOKIES[SHARE_COOKIE] = friend.cookies[SHARE_COOKIE].value
+    checkout.session = {}
+    with tenant_context(shops.a):
+        assert share_code_of(checkout) == path.split("/")[-2]
+    assert "sessionid" not in friend.cookies
     for _ in range(5):
         friend.get(path)
     assert counted(shops.a, campaign) == 1

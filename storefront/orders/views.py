@@ -28,7 +28,8 @@ from storefront.campaigns.claims import CampaignClaim
 from storefront.campaigns.registry import campaign_claim_from_ticket
 from storefront.models import Order
 from storefront.pricing import lines_price
-from storefront.sharing.services import SESSION_SHARE, share_links_ensure
+from storefront.sharing.cookies import share_code_of
+from storefront.sharing.services import share_links_ensure
 from wechat.client import configured as wechat_configured
 from wechat.jssdk import jssdk_config
 
@@ -173,7 +174,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
         request_event_count(
             request,
             event="checkout_start",
-            source="share" if request.session.get(SESSION_SHARE) else "",
+            source="share" if share_code_of(request) else "",
         )
     # "Update" (the no-JavaScript way to see the delivery fee and the province's cities) shows
     # the form again with what was typed, without errors and without placing the order.
@@ -226,7 +227,7 @@ def checkout_view(request: HttpRequest) -> HttpResponse:
             order = order_place(
                 wants=wants,
                 buyer=form.buyer(),
-                share_code=request.session.get(SESSION_SHARE, ""),
+                share_code=share_code_of(request),
                 client=client_bucket(request),
                 fan=fan,
                 coupon=coupon_form.ask(),

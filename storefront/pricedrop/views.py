@@ -29,7 +29,7 @@ from core.qr import qr_svg
 from storefront.analytics.counting import is_bot
 from storefront.fans.account import signed_in_fan
 from storefront.selectors import listing_url
-from storefront.sharing.services import SESSION_SHARE
+from storefront.sharing.cookies import share_code_remember
 
 from . import counting
 from .kind import KIND
@@ -48,8 +48,6 @@ logger = logging.getLogger(__name__)
 DEVICE_COOKIE = "vs_dev"
 DEVICE = re.compile(r"[A-Za-z0-9_-]{22}\Z")
 DEVICE_SECONDS = 365 * 86400
-# 我要分享 pressed before signing in: her link is made when she comes back signed in.
-SESSION_PENDING = "storefront_pricedrop_pending"
 # 我要分享 pressed before signing in: her link is made when she comes back signed in.
 SESSION_PENDING = "storefront_pricedrop_pending"
 
@@ -149,8 +147,6 @@ def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpRespon
     if sharer is None:
         raise Http404
     device, new_device = _device(request)
-    if request.session.get(SESSION_SHARE) != code:
-        request.session[SESSION_SHARE] = code  # an order she places is the sharer's (sharing/)
     if sharer.campaign.status == PriceDrop.Status.RUNNING and not is_bot(
         request.META.get("HTTP_USER_AGENT")
     ):
@@ -164,7 +160,9 @@ def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpRespon
             )
         except redis.RedisError:
             logger.warning("pricedrop %s: visit not counted (Redis)", pk, exc_info=True)
-    response = redirect("storefront:pricedrop", pk=pk)
+    # An order she places is the sharer's (sharing/): in a cookie, not the session, so a new
+    # visitor costs no session row.
+    response = share_code_remember(redirect("storefront:pricedrop", pk=pk), code)
     return _with_device(response, device, new_device)
 
 

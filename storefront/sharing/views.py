@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET
 from storefront.analytics.counting import request_event_count
 from storefront.selectors import listing_url
 
-from .services import SESSION_SHARE, share_visit
+from .cookies import share_code_remember
+from .services import share_visit
 
 
 @require_GET
@@ -25,5 +26,4 @@ def share_visit_view(request: HttpRequest, code: str) -> HttpResponse:
         request_event_count(
             request, event="share_visit", listing_id=share.listing_id, source="share"
         )
-    request.session[SESSION_SHARE] = code
-    return redirect(listing_url(share.listing_id))
+    return share_code_remember(redirect(listing_url(share.listing_id)), code)
