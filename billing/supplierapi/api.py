@@ -35,9 +35,11 @@ from .machinery import (
     SUPPLIER_EVENTS,
     ApiProblem,
     Cursor,
+    Day,
     SafeLine,
     SafeText,
     TokenAuth,
+    idempotency_doc,
     idempotent,
     page_of,
 )
@@ -132,7 +134,7 @@ def products_list(request: HttpRequest, page: Query[Cursor]) -> Any:
 
 
 @router.get(
-    "/products/{int:product_id}",
+    "/products/{product_id}",
     response={200: ProductOut, **READ_ERRORS},
     auth=SupplierAuth("products:read"),
     summary="One of your products",
@@ -159,9 +161,10 @@ class StockAdjust(Schema):
 
 
 @router.put(
-    "/skus/{int:sku_id}/stock",
+    "/skus/{sku_id}/stock",
     response={200: SkuOut, **ERRORS},
     auth=SupplierAuth("stock:write"),
+    openapi_extra=idempotency_doc(),
     summary="Set a SKU's stock (absolute)",
 )
 def sku_stock_put(request: HttpRequest, sku_id: int, payload: StockSet) -> Any:
@@ -181,9 +184,10 @@ def sku_stock_put(request: HttpRequest, sku_id: int, payload: StockSet) -> Any:
 
 
 @router.post(
-    "/skus/{int:sku_id}/stock/adjust",
+    "/skus/{sku_id}/stock/adjust",
     response={200: SkuOut, **ERRORS},
     auth=SupplierAuth("stock:write"),
+    openapi_extra=idempotency_doc(),
     summary="Add or write off units of a SKU",
 )
 def sku_stock_post(request: HttpRequest, sku_id: int, payload: StockAdjust) -> Any:
@@ -217,9 +221,10 @@ class PriceChangeOut(Schema):
 
 
 @router.post(
-    "/skus/{int:sku_id}/price-changes",
+    "/skus/{sku_id}/price-changes",
     response={201: PriceChangeOut, **ERRORS},
     auth=SupplierAuth("prices:write"),
+    openapi_extra=idempotency_doc(),
     summary="Ask for new price terms (staff vet them)",
 )
 def price_change_post(request: HttpRequest, sku_id: int, payload: PriceChangeIn) -> Any:
@@ -286,8 +291,8 @@ class OrderPage(Schema):
 
 class OrderFilter(Cursor):
     status: Literal["to_ship", "shipped", "delivered", "cancelled"] | None = None
-    since: date | None = Field(None, description="created on or after (YYYY-MM-DD)")
-    until: date | None = Field(None, description="created before (YYYY-MM-DD)")
+    since: Day | None = Field(None, description="created on or after (YYYY-MM-DD)")
+    until: Day | None = Field(None, description="created before (YYYY-MM-DD)")
 
 
 def _orders(request: HttpRequest) -> Any:
@@ -312,16 +317,6 @@ def orders_list(request: HttpRequest, filters: Query[OrderFilter]) -> Any:
     return {"items": [supplier_order_data(so) for so in rows], "next_cursor": nxt}
 
 
-@router.get(
-    "/orders/{int:order_id}",
-    response={200: SupplierOrderOut, **READ_ERRORS},
-    auth=SupplierAuth("orders:read"),
-    summary="One of your orders",
-)
-def order_detail(request: HttpRequest, order_id: int) -> Any:
-    return supplier_order_data(get_object_or_404(_orders(request), pk=order_id))
-
-
 class Shipment(Schema):
     order_id: int = Field(..., ge=1, le=2**62)
     carrier: SafeLine = Field(..., min_length=1, max_length=40)
@@ -340,6 +335,7 @@ class ShipOut(Schema):
     "/orders/ship",
     response={200: ShipOut, **ERRORS},
     auth=SupplierAuth("orders:write"),
+    openapi_extra=idempotency_doc(),
     summary="Ship orders with carrier and tracking number, in bulk (all or none)",
 )
 def orders_ship(request: HttpRequest, payload: ShipIn) -> Any:
@@ -377,6 +373,17 @@ def orders_ship(request: HttpRequest, payload: ShipIn) -> Any:
         return Status(200, {"orders": [supplier_order_data(so) for so in done]})
 
     return _write(request, run)
+
+
+# After /orders/ship: /orders/{order_id} would take "ship" as an id (a 405 for its POST).
+@router.get(
+    "/orders/{order_id}",
+    response={200: SupplierOrderOut, **READ_ERRORS},
+    auth=SupplierAuth("orders:read"),
+    summary="One of your orders",
+)
+def order_detail(request: HttpRequest, order_id: int) -> Any:
+    return supplier_order_data(get_object_or_404(_orders(request), pk=order_id))
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
@@ -436,9 +443,10 @@ def returns_list(request: HttpRequest, filters: Query[ReturnFilter]) -> Any:
 
 
 @router.post(
-    "/returns/{int:return_id}/receive",
+    "/returns/{return_id}/receive",
     response={200: ReturnOut, **ERRORS},
     auth=SupplierAuth("returns:write"),
+    openapi_extra=idempotency_doc(),
     summary="Confirm the goods came back: the buyer is refunded",
 )
 def return_confirm(request: HttpRequest, return_id: int) -> Any:
@@ -515,6 +523,7 @@ def webhooks_list(request: HttpRequest) -> Any:
     "/webhooks",
     response={201: WebhookCreated, **ERRORS},
     auth=SupplierAuth("webhooks:write"),
+    openapi_extra=idempotency_doc(),
     summary="Subscribe a URL to events",
 )
 def webhook_create(request: HttpRequest, payload: WebhookIn) -> Any:
@@ -528,7 +537,7 @@ def webhook_create(request: HttpRequest, payload: WebhookIn) -> Any:
 
 
 @router.post(
-    "/webhooks/deliveries/{int:delivery_id}/resend",
+    "/webhooks/deliveries/{delivery_id}/resend",
     response={202: dict, **ERRORS},
     auth=SupplierAuth("webhooks:write"),
     summary="Send a delivery again now",

@@ -8,14 +8,14 @@ supplier's (in the public schema) go through one implementation.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from core import api_idempotency
 from core.api_keys import token_digest, token_looks_valid
@@ -260,6 +260,22 @@ def idempotent(
         return result
 
 
+def idempotency_doc() -> dict[str, Any]:
+    """The Idempotency-Key header in a write's schema (its openapi_extra): what key_check takes,
+    an empty key being none."""
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": api_idempotency.HEADER,
+                "required": False,
+                "description": "the same key and body again: the first answer again (24 h)",
+                "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{0,255}$"},
+            }
+        ]
+    }
+
+
 def idempotency_purge(*, model: type[IdempotencyBase]) -> int:
     since = timezone.now() - timedelta(seconds=api_idempotency.KEEP_SECONDS)
     return model.objects.filter(created_at__lt=since).delete()[0]
@@ -453,32 +469,77 @@ def _safe_text(value: str) -> str:
 # One line of text with the project's text rule (core.text): no NUL, controls, bidi overrides.
 SafeLine = Annotated[str, AfterValidator(_safe_line)]
 SafeText = Annotated[str, AfterValidator(_safe_text)]
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?\Z"
+)
+
+
+def _day_text(value: Any) -> Any:
+    # Pydantic alone also takes a number (or a string of digits) for a Unix time.
+    if isinstance(value, date) or (isinstance(value, str) and _DAY.match(value)):
+        return value
+    raise ValueError("a date as YYYY-MM-DD")
+
+
+def _moment_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _MOMENT.match(value)):
+        return value
+    raise ValueError("a time as YYYY-MM-DDTHH:MM:SS with its offset")
+
+
+# The schema's "date" and "date-time": ISO 8601 text only, never a number taken as a Unix time.
+Day = Annotated[date, BeforeValidator(_day_text)]
+When = Annotated[datetime, BeforeValidator(_moment_text)]
+
+
+def _moment(value: datetime) -> datetime:
+    """An aware time in a sane range (a naive one is the shop's local time): never an overflow
+    deep in a service or the database."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 2000 <= year <= 2100:
+        raise ValueError("a time between the years 2000 and 2100")
+    return value
+
+
+# A time to come of a write (a coupon's, a campaign's): never an overflow deep in a service or
+# the database (a year 1 or 9999 with an offset is outside what Python's datetime holds in UTC).
+Moment = Annotated[When, AfterValidator(_moment)]
 PAGE_MAX = 100
 
 
+# A page's cursor is the last id it showed, in hex: its whole form is in the schema, so every
+# cursor the schema allows is one the API takes (an id that no row has just pages on from it).
+CURSOR_PATTERN = r"^[0-9a-f]{1,16}$"
+
+
 class Cursor(Schema):
-    cursor: str | None = Field(None, max_length=40, description="next_cursor of the page before")
+    cursor: str | None = Field(
+        None, pattern=CURSOR_PATTERN, description="next_cursor of the page before"
+    )
     limit: int = Field(50, ge=1, le=PAGE_MAX)
 
 
 def cursor_encode(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
+    return f"{pk:x}"
 
 
 def cursor_decode(text: str | None) -> int | None:
-    """The id a cursor stands for; 422 when it is not one we made."""
+    """The id a cursor stands for; 422 when it is not one we made (the schema's pattern
+    refuses those before this)."""
     if not text:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        kind, _sep, number = raw.partition(":")
-        if kind != "id" or not number.isdigit() or len(number) > 18:
-            raise ValueError
-        return int(number)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiProblem(
-            422, "invalid", "This cursor is not valid.", {"cursor": ["Not a cursor."]}
-        ) from None
+    if re.fullmatch(CURSOR_PATTERN.strip("^$"), text) is None:
+        raise ApiProblem(422, "invalid", "This cursor is not valid.", {"cursor": ["Not a cursor."]})
+    # At most 16 hex digits; Django answers an id beyond the column's range as no row (or all).
+    return int(text, 16)
 
 
 def page_of(qs: Any, *, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:

@@ -24,9 +24,12 @@ from billing.supplierapi.machinery import (
     SHOP_EVENTS,
     ApiProblem,
     Cursor,
+    Day,
+    Moment,
     SafeLine,
     SafeText,
     TokenAuth,
+    idempotency_doc,
     idempotent,
     page_of,
 )
@@ -128,7 +131,7 @@ def listings_list(request: HttpRequest, page: Query[Cursor]) -> Any:
 
 
 @router.get(
-    "/listings/{int:listing_id}",
+    "/listings/{listing_id}",
     response={200: ListingOut, **READ_ERRORS},
     auth=ShopAuth("listings:read"),
     summary="One listing with its items and the supplier's price bounds",
@@ -169,6 +172,7 @@ def _prices(prices: list[PriceIn]) -> dict[int, int]:
     "/listings",
     response={201: ListingOut, **ERRORS},
     auth=ShopAuth("listings:write"),
+    openapi_extra=idempotency_doc(),
     summary="List a catalog product at your prices (within the supplier's bounds)",
 )
 def listing_post(request: HttpRequest, payload: ListingIn) -> Any:
@@ -189,9 +193,10 @@ def listing_post(request: HttpRequest, payload: ListingIn) -> Any:
 
 
 @router.patch(
-    "/listings/{int:listing_id}",
+    "/listings/{listing_id}",
     response={200: ListingOut, **ERRORS},
     auth=ShopAuth("listings:write"),
+    openapi_extra=idempotency_doc(),
     summary="Reprice (within the supplier's bounds), retitle, or take off sale",
 )
 def listing_patch(request: HttpRequest, listing_id: int, payload: ListingPatch) -> Any:
@@ -287,8 +292,8 @@ class OrderPage(Schema):
 
 class OrderFilter(Cursor):
     status: Literal["pending_payment", "paid", "expired", "cancelled"] | None = None
-    since: date | None = Field(None, description="created on or after (YYYY-MM-DD, Asia/Shanghai)")
-    until: date | None = Field(None, description="created before (YYYY-MM-DD, Asia/Shanghai)")
+    since: Day | None = Field(None, description="created on or after (YYYY-MM-DD, Asia/Shanghai)")
+    until: Day | None = Field(None, description="created before (YYYY-MM-DD, Asia/Shanghai)")
 
 
 def _order_out(order: Order, *, contacts: bool) -> dict[str, Any]:
@@ -404,8 +409,8 @@ class CouponIn(Schema):
     listing_ids: list[int] | None = Field(
         None, max_length=200, description="only these listings (default: the whole shop)"
     )
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     total_limit: int | None = Field(None, ge=1, le=10_000_000)
     per_fan_limit: int = Field(1, ge=1, le=100)
     new_buyers_only: bool = False
@@ -426,6 +431,7 @@ def coupons_list(request: HttpRequest) -> Any:
     "/coupons",
     response={201: CouponOut, **ERRORS},
     auth=ShopAuth("coupons:write"),
+    openapi_extra=idempotency_doc(),
     summary="Create a coupon (the shop's coupon rules apply)",
 )
 def coupon_post(request: HttpRequest, payload: CouponIn) -> Any:
@@ -443,9 +449,10 @@ def coupon_post(request: HttpRequest, payload: CouponIn) -> Any:
 
 
 @router.post(
-    "/coupons/{int:coupon_id}/pause",
+    "/coupons/{coupon_id}/pause",
     response={200: CouponOut, **ERRORS},
     auth=ShopAuth("coupons:write"),
+    openapi_extra=idempotency_doc(),
     summary="Pause a coupon (no claims or new uses until resumed)",
 )
 def coupon_pause(request: HttpRequest, coupon_id: int) -> Any:
@@ -513,8 +520,8 @@ class DayOut(Schema):
 
 
 class DaysIn(Schema):
-    since: date | None = Field(None, description="first day (default: 29 days before until)")
-    until: date | None = Field(None, description="last day, inclusive (default: today)")
+    since: Day | None = Field(None, description="first day (default: 29 days before until)")
+    until: Day | None = Field(None, description="last day, inclusive (default: today)")
 
 
 @router.get(
@@ -529,6 +536,10 @@ def analytics_daily(request: HttpRequest, q: Query[DaysIn]) -> Any:
     from storefront.analytics.models import DailyCount, DailyVisitors
     from storefront.analytics.selectors import Period, order_figures
 
+    for name, day in (("since", q.since), ("until", q.until)):
+        # Before the arithmetic below: 29 days before 0001-01-01 is no date (an OverflowError).
+        if day is not None and not 2000 <= day.year <= 9000:
+            raise ApiProblem(422, "invalid", "Dates from 2000 on.", {name: ["range"]})
     last = q.until or timezone.localdate()
     first = q.since or last - timedelta(days=29)
     if first > last or (last - first).days >= 366:
@@ -596,6 +607,7 @@ def webhooks_list(request: HttpRequest) -> Any:
     "/webhooks",
     response={201: WebhookCreated, **ERRORS},
     auth=ShopAuth("webhooks:write"),
+    openapi_extra=idempotency_doc(),
     summary="Subscribe a URL to events",
 )
 def webhook_create(request: HttpRequest, payload: WebhookIn) -> Any:
@@ -607,7 +619,7 @@ def webhook_create(request: HttpRequest, payload: WebhookIn) -> Any:
 
 
 @router.post(
-    "/webhooks/deliveries/{int:delivery_id}/resend",
+    "/webhooks/deliveries/{delivery_id}/resend",
     response={202: dict, **ERRORS},
     auth=ShopAuth("webhooks:write"),
     summary="Send a delivery again now",

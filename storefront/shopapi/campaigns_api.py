@@ -17,9 +17,7 @@ from typing import Annotated, Any, Literal
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator
 
 from billing.supplierapi.machinery import (
     ERRORS,
@@ -27,8 +25,10 @@ from billing.supplierapi.machinery import (
     ApiError,
     ApiProblem,
     Cursor,
+    Moment,
     SafeLine,
     django_errors,
+    idempotency_doc,
 )
 from core.money import FEN_MAX
 from storefront.flash import services as flash_services
@@ -59,21 +59,8 @@ router = Router(tags=["campaigns"])
 # --- input types ----------------------------------------------------------------------------
 
 
-def _moment(value: datetime) -> datetime:
-    """An aware time in a sane range (a naive one is the shop's local time): never an overflow
-    deep in a service or the database."""
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    try:
-        year = value.astimezone(UTC).year
-    except OverflowError:
-        year = 0
-    if not 2000 <= year <= 2100:
-        raise ValueError("a time between the years 2000 and 2100")
-    return value
-
-
-Moment = Annotated[datetime, AfterValidator(_moment)]
+# The campaigns' cursor (see _cursor_encode): micros of created_at, kind's letter, id, in hex.
+CURSOR_PATTERN = r"^[0-9a-f]{1,14}\.[fgd]\.[0-9a-f]{1,16}$"
 ItemId = Annotated[int, Field(ge=1, le=2**62)]
 Fen = Annotated[int, Field(ge=1, le=FEN_MAX)]
 
@@ -202,6 +189,10 @@ STATUSES = tuple(
 
 
 class CampaignFilter(Cursor):
+    # This list's own cursor (time, kind and id of the last campaign shown), whole in the schema.
+    cursor: str | None = Field(  # type: ignore[assignment]
+        None, pattern=CURSOR_PATTERN, description="next_cursor of the page before"
+    )
     kind: Kind | None = None
     status: Literal[STATUSES] | None = Field(  # type: ignore[valid-type]
         None, description="a kind's own state (kinds without it give none)"
@@ -409,7 +400,7 @@ def _out(kind: str, row: Any) -> CampaignOut:
 
 
 @router.get(
-    "/campaigns/{kind}/{int:campaign_id}",
+    "/campaigns/{kind}/{campaign_id}",
     response={200: CampaignOut, **READ_ERRORS},
     auth=ShopAuth("campaigns:read"),
     summary="One campaign (kind: flash, group or drop) with its terms and figures",
@@ -478,6 +469,7 @@ def _created(kind: str, make: Callable[[], Any], codes: dict[str, str] | None = 
     "/campaigns/flash-sales",
     response={201: CampaignOut, **ERRORS},
     auth=ShopAuth("campaigns:write"),
+    openapi_extra=idempotency_doc(),
     summary="Schedule a flash sale: its quantity leaves the supplier's stock at once",
 )
 def flash_sale_post(request: HttpRequest, payload: FlashSaleIn) -> Any:
@@ -506,6 +498,7 @@ def flash_sale_post(request: HttpRequest, payload: FlashSaleIn) -> Any:
     "/campaigns/group-buys",
     response={201: CampaignOut, **ERRORS},
     auth=ShopAuth("campaigns:write"),
+    openapi_extra=idempotency_doc(),
     summary="Start a group buy now (tiered, or fixed-size groups): its quantity leaves the stock",
 )
 def group_buy_post(request: HttpRequest, payload: GroupBuyIn) -> Any:
@@ -540,6 +533,7 @@ def group_buy_post(request: HttpRequest, payload: GroupBuyIn) -> Any:
     "/campaigns/price-drops",
     response={201: CampaignOut, **ERRORS},
     auth=ShopAuth("campaigns:write"),
+    openapi_extra=idempotency_doc(),
     summary="Set up a share price drop (it starts at its start, taking its quantity then)",
 )
 def price_drop_post(request: HttpRequest, payload: PriceDropIn) -> Any:
@@ -598,9 +592,10 @@ _PAUSES: dict[str, Callable[[Any], Any]] = {
 
 
 @router.post(
-    "/campaigns/{kind}/{int:campaign_id}/pause",
+    "/campaigns/{kind}/{campaign_id}/pause",
     response={200: CampaignOut, **WRITE_ERRORS},
     auth=ShopAuth("campaigns:write"),
+    openapi_extra=idempotency_doc(),
     summary="Stop a campaign: a flash sale before its start, a price drop at once (409 else)",
     description=(
         "A flash sale is cancelled before it starts (its units go back to the stock); a price "
