@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from catalog.testing import first_sku, product_make, terms
+from core import api_idempotency
 from storefront.coupons.models import Coupon
 from storefront.models import Listing, ListingItem
 from tests.api_helpers import call, shop_order_make, shop_token
@@ -190,6 +191,9 @@ def test_a_write_with_the_same_idempotency_key_is_done_once(shops, api):
     assert changed.json()["code"] == "idempotency_key_reused"
     bad_key = call(client, "POST", "/api/v1/coupons", token, body, key="é" * 3)
     assert bad_key.status_code in (400, 422)
+    # A key with a newline after it is no key of ours (a "$" in the rule let it through).
+    with pytest.raises(ValueError):
+        api_idempotency.key_check("k-123\n")
 
 
 def test_a_failed_write_does_not_use_up_its_key(shops, api):

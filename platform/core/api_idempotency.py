@@ -14,7 +14,7 @@ import re
 HEADER = "Idempotency-Key"
 # Printable ASCII, like Stripe's keys and UUIDs; stored in a column of this length.
 KEY_MAX_LENGTH = 255
-KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_RE = re.compile(r"[\x21-\x7e]{1,255}\Z")
 # How long a key is remembered (a task purges older ones).
 KEEP_SECONDS = 24 * 3600
 
