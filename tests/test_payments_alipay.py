@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from billing.models import Payment, PaymentNotification, Refund
 from billing.payments import alipay, signing
-from billing.payments.base import BadSignature, IncomingRequest, ProviderError
+from billing.payments.base import BadSignature, ChannelError, IncomingRequest, ProviderError
 from billing.payments.registry import provider_get
 from billing.services import payment_create, payment_expire, payment_refund
 
@@ -135,7 +135,7 @@ def gateway(settings, gateway_url) -> dict:
     return FakeAlipayGateway.state
 
 
-def new_payment(shops, *, amount: int = 8888) -> Payment:
+def new_payment(shops, *, amount: int = 8888, channel: str = "") -> Payment:
     return payment_create(
         tenant=shops.a,
         order_number="A3001",
@@ -144,6 +144,7 @@ def new_payment(shops, *, amount: int = 8888) -> Payment:
         expires_at=timezone.now() + timedelta(minutes=30),
         description="Shop A 订单 A3001",
         return_url="http://a.localhost/orders/A3001/",
+        channel=channel,
     )
 
 
@@ -230,6 +231,20 @@ def test_payment_create_sends_the_buyer_to_a_signed_wap_pay_url(shops, gateway, 
     assert biz["total_amount"] == "88.88" and biz["product_code"] == "QUICK_WAP_WAY"
     assert biz["out_trade_no"] == payment.out_trade_no
     signing.verify(APP_KEY.public_key(), alipay.sign_content(params).encode(), params["sign"])
+
+
+def test_a_desktop_payment_goes_to_the_signed_page_pay_cashier(shops, gateway, gateway_url):
+    payment = new_payment(shops, channel="page")
+
+    params = dict(parse_qsl(urlsplit(payment.checkout_url).query))
+    assert payment.checkout_url.startswith(gateway_url + "?")
+    assert params["method"] == "alipay.trade.page.pay"
+    assert params["return_url"] == "http://a.localhost/orders/A3001/"
+    biz = json.loads(params["biz_content"])
+    assert biz["product_code"] == "FAST_INSTANT_TRADE_PAY" and biz["total_amount"] == "88.88"
+    signing.verify(APP_KEY.public_key(), alipay.sign_content(params).encode(), params["sign"])
+    with pytest.raises(ChannelError):
+        new_payment(shops, channel="jsapi")
 
 
 def test_a_good_notification_captures_once_and_replies_success(shops, gateway):

@@ -98,10 +98,18 @@ def response_content(raw: str, key: str) -> str:
     return raw[colon:end]
 
 
+# Each channel's API method and the product code its contract is signed for (both required).
+_PAY_METHODS = {
+    "wap": ("alipay.trade.wap.pay", "QUICK_WAP_WAY"),
+    "page": ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
+}
+
+
 class AlipayProvider(PaymentProvider):
     name = NAME
-    # Phone browsers' pay page; the desktop page pay (alipay.trade.page.pay) is not made yet.
-    channels = ("wap",)
+    # Phone browsers' pay page (手机网站支付) and the desktop cashier (电脑网站支付): the same
+    # signed redirect to the gateway, each with the method and product code Alipay names.
+    channels = ("wap", "page")
 
     def __init__(
         self,
@@ -227,20 +235,22 @@ class AlipayProvider(PaymentProvider):
         channel: str = "",
         payer: Payer | None = None,
     ) -> Checkout:
-        """alipay.trade.wap.pay: the buyer's browser goes to the gateway with signed params."""
+        """alipay.trade.wap.pay (a phone, the default) or alipay.trade.page.pay (a desktop):
+        the buyer's browser goes to the gateway with signed params."""
         if channel not in ("", *self.channels):
-            raise ChannelError(f"Alipay has no {channel!r} channel here (only 'wap')")
+            raise ChannelError(f"Alipay has no {channel!r} channel here (only 'wap', 'page')")
+        method, product = _PAY_METHODS[channel or "wap"]
         biz = {
             "out_trade_no": payment.out_trade_no,
             "total_amount": signing.fen_to_yuan(payment.amount),
             "subject": description[:256],
-            "product_code": "QUICK_WAP_WAY",
+            "product_code": product,
             "time_expire": alipay_time(payment.expires_at),
         }
         extra = {"notify_url": notify_url(NAME)}
         if return_url:
             extra["return_url"] = return_url
-        params = self._common("alipay.trade.wap.pay", biz, **extra)
+        params = self._common(method, biz, **extra)
         return Checkout(url=f"{self.gateway_url}?{urlencode(params)}")
 
     def query(self, payment: Payment) -> TradeState:
