@@ -139,17 +139,23 @@ def pricedrop_view(request: HttpRequest, pk: str) -> HttpResponse:
 @require_GET
 def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpResponse:
     """A visit through a sharer's link: counted by counting's rules, then the campaign page."""
-    sharer = (
-        DropSharer.objects.select_related("campaign")
-        .filter(campaign_id=int(pk), share_link__code=code)
-        .first()
+    # The hot path of a share: two columns by the link's unique code, no model instances and
+    # no ORDER BY (first() would add one by id, and PostgreSQL may then walk the sharers'
+    # primary key instead of looking the code up).
+    found = next(
+        iter(
+            DropSharer.objects.filter(campaign_id=int(pk), share_link__code=code)
+            .order_by()
+            .values_list("fan_id", "campaign__status")[:1]
+        ),
+        None,
     )
-    if sharer is None:
+    if found is None:
         raise Http404
+    sharer = DropSharer(campaign_id=int(pk), fan_id=found[0])
+    status = found[1]
     device, new_device = _device(request)
-    if sharer.campaign.status == PriceDrop.Status.RUNNING and not is_bot(
-        request.META.get("HTTP_USER_AGENT")
-    ):
+    if status == PriceDrop.Status.RUNNING and not is_bot(request.META.get("HTTP_USER_AGENT")):
         fan_id = request.session.get("storefront_fan")
         try:
             pricedrop_visit(
