@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -91,6 +93,23 @@ def test_orders_filter_by_state_and_date_and_page_with_a_cursor(shops, api):
     assert call(client, "GET", "/api/v1/orders?cursor=bm9wZQ", token).status_code == 422
     assert call(client, "GET", "/api/v1/orders?limit=1000", token).status_code == 422
     assert call(client, "GET", "/api/v1/orders?status=bogus", token).status_code == 422
+
+
+def test_a_page_of_orders_costs_the_same_queries_however_many_orders_it_holds(shops, api):
+    client, token = api
+    _listing, item = listed(shops.a)
+
+    def queries(limit: int) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            page = call(client, "GET", f"/api/v1/orders?limit={limit}", token)
+        assert page.status_code == 200 and len(page.json()["items"]) == limit
+        assert all(len(o["lines"]) == 1 for o in page.json()["items"])
+        return len(seen)
+
+    for _ in range(8):
+        shop_order_make(shops.a, listing_item=item)
+    queries(1)  # the token's first use of the minute is written once: not part of a page
+    assert queries(8) == queries(2)  # the lines come in one query, not one per order
 
 
 def test_order_detail_has_lines_payment_shipments_and_contact_only_with_the_scope(shops, api):
