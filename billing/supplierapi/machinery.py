@@ -409,7 +409,9 @@ def delivery_attempt(
                 now,
                 None,
             )
-            hooks.update(failures=0)
+            # Only a subscription that was failing is written: deliveries to a healthy one
+            # would otherwise queue on its row's lock, one commit at a time.
+            hooks.filter(failures__gt=0).update(failures=0)
         else:
             hooks.update(failures=models.F("failures") + 1)
             webhook.refresh_from_db(fields=["failures", "is_active"])
