@@ -75,24 +75,7 @@ def test_handing_an_order_over_twice_returns_the_same_rows(shops, goods):
     payment, orders, _refs = order_paid(
         tenant=shops.a, items=[Item(tea, 1, 9000), Item(bowl, 1, 8000)]
     )
-    lines = [
-        services.FulfilmentLine(
-            line_ref=ln.line_ref,
-            sku_id=ln.sku_id,
-            supplier_id=so.supplier_id,
-            title=ln.title,
-            option_label=ln.option_label,
-            quantity=ln.quantity,
-            retail_price_fen=ln.retail_price_fen,
-            supply_price_fen=ln.supply_price_fen,
-            shipping_fen=ln.shipping_fen,
-            fee_fen=ln.fee_fen,
-            commission_fen=ln.commission_fen,
-            return_days=ln.return_days,
-        )
-        for so in orders
-        for ln in so.lines.all()
-    ]
+    lines = _handover(payment, orders).lines
 
     again = services.supplier_orders_create(
         tenant=shops.a,

@@ -567,6 +567,38 @@ def _paid(line: CaptureLine) -> int:
     )
 
 
+def _difference(lines: list[OrderLine], final: int) -> int:
+    """What a member paid for LINES above the FINAL unit price: her refund of the difference."""
+    from storefront.orders.services import capture_lines
+
+    before = capture_lines(lines)
+    after = [
+        _lines_final(ln, final)[0] if ln.campaign else cl
+        for ln, cl in zip(lines, before, strict=True)
+    ]
+    return sum(map(_paid, before)) - sum(map(_paid, after))
+
+
+def _lines_reprice(lines: list[OrderLine], final: int) -> tuple[list[OrderLine], int]:
+    """LINES' campaign lines set to the FINAL unit price in Python (their coupons as
+    _lines_final keeps them): (the lines changed, the fen their buyer paid less)."""
+    changed: list[OrderLine] = []
+    moved = 0
+    for line in lines:
+        if not line.campaign or line.retail_price_fen == final:
+            continue
+        _after, creator, platform = _lines_final(line, final)
+        old_total = line.paid_fen
+        line.retail_price_fen = final
+        line.creator_discount_fen, line.platform_discount_fen = creator, platform
+        moved += old_total - line.paid_fen
+        changed.append(line)
+    return changed, moved
+
+
+REPRICED_FIELDS = ["retail_price_fen", "creator_discount_fen", "platform_discount_fen"]
+
+
 def _order_capture_lines(order: Order) -> list[OrderLine]:
     return list(OrderLine.objects.filter(order=order).order_by("id"))
 
@@ -598,12 +630,7 @@ def member_settle(*, member_id: int) -> bool:
         with transaction.atomic():
             locked = GroupMember.objects.select_for_update().get(pk=member.pk)
             if locked.refund_fen is None:
-                before = capture_lines(lines)
-                after = [
-                    _lines_final(ln, final)[0] if ln.campaign else cl
-                    for ln, cl in zip(lines, before, strict=True)
-                ]
-                locked.refund_fen = sum(map(_paid, before)) - sum(map(_paid, after))
+                locked.refund_fen = _difference(lines, final)
                 locked.save(update_fields=["refund_fen"])
             member = locked
     payment = _payment_of(order)
@@ -616,20 +643,9 @@ def member_settle(*, member_id: int) -> bool:
         member = GroupMember.objects.select_for_update().get(pk=member.pk)
         if member.status == GroupMember.Status.PAID:
             lines = _order_capture_lines(locked_order)
-            moved = 0
-            for line in lines:
-                if not line.campaign or line.retail_price_fen == final:
-                    continue
-                _after, creator, platform = _lines_final(line, final)
-                old_total = line.paid_fen
-                line.retail_price_fen = final
-                line.creator_discount_fen, line.platform_discount_fen = creator, platform
-                line.save(
-                    update_fields=[
-                        "retail_price_fen", "creator_discount_fen", "platform_discount_fen"
-                    ]
-                )  # fmt: skip
-                moved += old_total - line.paid_fen
+            changed, moved = _lines_reprice(lines, final)
+            for line in changed:
+                line.save(update_fields=REPRICED_FIELDS)
             if moved != (member.refund_fen or 0):
                 raise RuntimeError(
                     f"member {member.pk}: repriced {moved}, refund {member.refund_fen}"

@@ -34,7 +34,7 @@ from core.shop import current_shop_id
 from storefront.models import Order, OrderLine
 
 from .models import GroupMember
-from .services import _lines_final, _paid, _refund_key
+from .services import REPRICED_FIELDS, _difference, _lines_reprice, _refund_key
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ def _lines_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
 
 def _refunds_fix(member_ids: Sequence[int]) -> None:
     """Step 1: each paid member's refund of the difference, fixed once under her lock."""
-    from storefront.orders.services import capture_lines
 
     with transaction.atomic():
         members = list(
@@ -65,14 +64,7 @@ def _refunds_fix(member_ids: Sequence[int]) -> None:
         )
         lines = _lines_by_order([m.order_id for m in members])
         for member in members:
-            mine = lines[member.order_id]
-            final = member.final_price_fen or 0
-            before = capture_lines(mine)
-            after = [
-                _lines_final(ln, final)[0] if ln.campaign else cl
-                for ln, cl in zip(mine, before, strict=True)
-            ]
-            member.refund_fen = sum(map(_paid, before)) - sum(map(_paid, after))
+            member.refund_fen = _difference(lines[member.order_id], member.final_price_fen or 0)
         rows_update(members, ["refund_fen"])
 
 
@@ -162,16 +154,8 @@ def _reprice_and_post(member_ids: Sequence[int], payments: dict[str, Payment]) -
         adjustments: list[Adjustment] = []
         for m in members:
             order, mine, final = orders[m.order_id], lines[m.order_id], m.final_price_fen or 0
-            moved = 0
-            for line in mine:
-                if not line.campaign or line.retail_price_fen == final:
-                    continue
-                _after, creator, platform = _lines_final(line, final)
-                old_total = line.paid_fen
-                line.retail_price_fen = final
-                line.creator_discount_fen, line.platform_discount_fen = creator, platform
-                moved += old_total - line.paid_fen
-                changed_lines.append(line)
+            changed, moved = _lines_reprice(mine, final)
+            changed_lines += changed
             if moved != (m.refund_fen or 0):
                 raise RuntimeError(f"member {m.pk}: repriced {moved}, refund {m.refund_fen}")
             if moved:
@@ -187,9 +171,7 @@ def _reprice_and_post(member_ids: Sequence[int], payments: dict[str, Payment]) -
                     memo=f"group buy {m.campaign_id}: final price {yuan(final)}",
                 )
             )
-        rows_update(
-            changed_lines, ["retail_price_fen", "creator_discount_fen", "platform_discount_fen"]
-        )
+        rows_update(changed_lines, REPRICED_FIELDS)
         rows_update(changed_orders, ["goods_fen", "total_fen"])
         adjustments_post_many(adjustments=adjustments)
         settled = [m.pk for m in members]
