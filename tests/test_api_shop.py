@@ -3,7 +3,8 @@ pages; the published schema and its docs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -93,6 +94,27 @@ def test_orders_filter_by_state_and_date_and_page_with_a_cursor(shops, api):
     assert call(client, "GET", "/api/v1/orders?cursor=bm9wZQ", token).status_code == 422
     assert call(client, "GET", "/api/v1/orders?limit=1000", token).status_code == 422
     assert call(client, "GET", "/api/v1/orders?status=bogus", token).status_code == 422
+
+
+def test_the_date_filter_draws_days_in_shanghai_time(shops, api):
+    # 23:30 in Shanghai on 1 March is 15:30 UTC: the order belongs to 1 March, not the UTC day
+    # either side of it, and "until" is the first day left out.
+    client, token = api
+    late = shop_order_make(shops.a)
+    with tenant_context(shops.a):
+        from storefront.models import Order
+
+        moment = datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+        Order.objects.filter(pk=late.pk).update(created_at=moment)
+
+    def numbers(query: str) -> set[str]:
+        page = call(client, "GET", f"/api/v1/orders?{query}&limit=100", token)
+        assert page.status_code == 200, page.content
+        return {o["number"] for o in page.json()["items"]}
+
+    assert late.number in numbers("since=2026-03-01&until=2026-03-02")
+    assert late.number not in numbers("since=2026-03-02")
+    assert late.number not in numbers("until=2026-03-01")
 
 
 def test_a_page_of_orders_costs_the_same_queries_however_many_orders_it_holds(shops, api):

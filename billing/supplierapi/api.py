@@ -39,6 +39,7 @@ from .machinery import (
     SafeLine,
     SafeText,
     TokenAuth,
+    created_between,
     idempotency_doc,
     idempotent,
     page_of,
@@ -309,10 +310,7 @@ def orders_list(request: HttpRequest, filters: Query[OrderFilter]) -> Any:
     qs = _orders(request).prefetch_related("lines")
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.since:
-        qs = qs.filter(created_at__date__gte=filters.since)
-    if filters.until:
-        qs = qs.filter(created_at__date__lt=filters.until)
+    qs = created_between(qs, filters.since, filters.until)
     rows, nxt = page_of(qs, cursor=filters.cursor, limit=filters.limit)
     return {"items": [supplier_order_data(so) for so in rows], "next_cursor": nxt}
 

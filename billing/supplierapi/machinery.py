@@ -544,6 +544,20 @@ def cursor_decode(text: str | None) -> int | None:
     return int(text, 16)
 
 
+def created_between(qs: Any, since: date | None, until: date | None) -> Any:
+    """Rows created on or after SINCE and before UNTIL, days in the platform's time zone.
+
+    A range on created_at itself, not created_at__date: the cast to a date would hide the
+    column from its index on a table of 100,000 orders.
+    """
+    zone = timezone.get_default_timezone()
+    if since is not None:
+        qs = qs.filter(created_at__gte=datetime.combine(since, datetime.min.time(), zone))
+    if until is not None:
+        qs = qs.filter(created_at__lt=datetime.combine(until, datetime.min.time(), zone))
+    return qs
+
+
 def page_of(qs: Any, *, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
     """Newest first by id: the rows after CURSOR and the cursor of the next page (None: last)."""
     before = cursor_decode(cursor)

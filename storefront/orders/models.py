@@ -84,6 +84,8 @@ class Order(models.Model):
             models.Index(fields=["contact_mobile"], name="storefront_order_mobile"),
             # The dashboard reads paid orders by the day they were paid (analytics.selectors).
             models.Index(fields=["status", "paid_at"], name="storefront_order_paid_at"),
+            # The API's orders list filters by the day an order was made (shopapi.orders_list).
+            models.Index(fields=["created_at"], name="storefront_order_created"),
         ]
         constraints = [
             models.CheckConstraint(

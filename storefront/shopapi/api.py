@@ -29,6 +29,7 @@ from billing.supplierapi.machinery import (
     SafeLine,
     SafeText,
     TokenAuth,
+    created_between,
     idempotency_doc,
     idempotent,
     page_of,
@@ -325,10 +326,7 @@ def orders_list(request: HttpRequest, filters: Query[OrderFilter]) -> Any:
     qs = Order.objects.prefetch_related("lines")
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.since:
-        qs = qs.filter(created_at__date__gte=filters.since)
-    if filters.until:
-        qs = qs.filter(created_at__date__lt=filters.until)
+    qs = created_between(qs, filters.since, filters.until)
     rows, nxt = page_of(qs, cursor=filters.cursor, limit=filters.limit)
     contacts = _contacts(request)
     return {"items": [_order_out(o, contacts=contacts) for o in rows], "next_cursor": nxt}
