@@ -148,6 +148,7 @@ def counts_fill(shop, *, pages: int = 200, seed: int = 17) -> int:
 
     from cms.models import ArticlePage, HomePage
     from storefront.analytics.models import DailyCount, DailyVisitors
+    from storefront.analytics.rollup import page_counts_remake
 
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -175,6 +176,7 @@ def counts_fill(shop, *, pages: int = 200, seed: int = 17) -> int:
                             DailyCount(day=day, event=event, page_id=page, source=source, count=n)
                         )
         DailyCount.objects.bulk_create(rows, batch_size=10_000, ignore_conflicts=True)
+        page_counts_remake(first=today - timedelta(days=89), last=today)
         DailyVisitors.objects.bulk_create(
             [
                 DailyVisitors(day=today - timedelta(days=ago), visitors=rng.randint(2_000, 9_000))
@@ -183,7 +185,7 @@ def counts_fill(shop, *, pages: int = 200, seed: int = 17) -> int:
             ignore_conflicts=True,
         )
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE analytics_dailycount")
+            cursor.execute("ANALYZE analytics_dailycount; ANALYZE analytics_dailypagecount")
     return len(rows)
 
 

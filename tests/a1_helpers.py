@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from storefront.analytics.counting import PREFIX, client
 from storefront.analytics.models import (
     DailyCount,
+    DailyPageCount,
     DailyVisitors,
     ListingSalesDay,
     PageSalesDay,
@@ -59,6 +60,24 @@ def counts(shop, **filters) -> dict[tuple, int]:
     return rows
 
 
+def page_counts(shop) -> dict[tuple, int]:
+    """{(day, event, page_id, source): count} of SHOP's DailyPageCount rows."""
+    with tenant_context(shop):
+        rows = {
+            (r.day, r.event, r.page_id, r.source): r.count for r in DailyPageCount.objects.all()
+        }
+    connection.set_schema_to_public()
+    return rows
+
+
+def page_counts_expected(shop) -> dict[tuple, int]:
+    """SHOP's DailyCount rows summed over listings: what DailyPageCount must hold."""
+    summed: dict[tuple, int] = {}
+    for (day, event, page_id, _listing, source), n in counts(shop).items():
+        summed[(day, event, page_id, source)] = summed.get((day, event, page_id, source), 0) + n
+    return summed
+
+
 def total(shop, **filters) -> int:
     return sum(counts(shop, **filters).values())
 
@@ -74,6 +93,7 @@ def rows_delete(*shops) -> None:
     for shop in shops:
         with tenant_context(shop):
             DailyCount.objects.all().delete()
+            DailyPageCount.objects.all().delete()
             DailyVisitors.objects.all().delete()
             RollupBatch.objects.all().delete()
             # Days of paid orders a committed rollup made (sales.py): later tests write

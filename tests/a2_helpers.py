@@ -91,6 +91,7 @@ def order_make(
 def counts_make(rows: list[tuple[int, str, int, int, str, int]]) -> None:
     """DailyCount rows of the current shop: (days_ago, event, page_id, listing_id, source, n)."""
     from storefront.analytics.models import DailyCount
+    from storefront.analytics.rollup import page_counts_remake
 
     DailyCount.objects.bulk_create(
         DailyCount(
@@ -103,6 +104,9 @@ def counts_make(rows: list[tuple[int, str, int, int, str, int]]) -> None:
         )
         for days, event, page, listing, source, n in rows
     )
+    if rows:  # and summed over listings, as the rollup would have
+        ago = [days for days, *_rest in rows]
+        page_counts_remake(first=today_minus(max(ago)), last=today_minus(min(ago)))
 
 
 def visitors_make(rows: dict[int, int]) -> None:

@@ -28,6 +28,8 @@ from .a1_helpers import (
     clean_analytics,
     committed_analytics,
     counts,
+    page_counts,
+    page_counts_expected,
     rollup,
     total,
     visitors,
@@ -84,6 +86,32 @@ def test_the_rollup_moves_every_count_into_its_daily_row(shops, clean_analytics)
 
 
 @pytest.mark.django_db
+def test_the_page_rows_are_the_daily_rows_summed_over_listings(shops, clean_analytics):
+    count(shops.a, 3, event="card_tap", listing_id=7)
+    count(shops.a, 4, event="card_tap", listing_id=8)
+    count(shops.a, 2, event="card_tap", listing_id=8, source="share")
+    rollup(shops.a)
+    assert page_counts(shops.a) == {
+        (MONDAY, "card_tap", 5, ""): 7,
+        (MONDAY, "card_tap", 5, "share"): 2,
+    }
+    count(shops.a, 1, event="card_tap", listing_id=9)  # a later batch adds to the same row
+    rollup(shops.a)
+    assert page_counts(shops.a)[(MONDAY, "card_tap", 5, "")] == 8
+    assert page_counts(shops.a) == page_counts_expected(shops.a)
+
+    # Rows written into DailyCount directly (the demo) are carried over whole.
+    with tenant_context(shops.a):
+        from storefront.analytics.rollup import page_counts_remake
+
+        DailyCount.objects.filter(listing_id=9).update(count=5)
+        assert page_counts_remake(first=MONDAY, last=MONDAY) == 2
+    connection.set_schema_to_public()
+    assert page_counts(shops.a)[(MONDAY, "card_tap", 5, "")] == 12
+    assert page_counts(shops.a) == page_counts_expected(shops.a)
+
+
+@pytest.mark.django_db
 def test_rolling_up_twice_gives_the_same_rows_and_later_counts_add_up(shops, clean_analytics):
     count(shops.a, 3)
     rollup(shops.a)
@@ -125,6 +153,7 @@ def test_killed_after_the_commit_the_next_run_does_not_count_again(shops, clean_
     rollup(shops.a)
     assert counts(shops.a) == {(MONDAY, "article_view", 5, 0, ""): 3}
     assert left_over(shops.a) == []
+    assert page_counts(shops.a) == {(MONDAY, "article_view", 5, ""): 3}
 
 
 @pytest.mark.django_db
@@ -146,6 +175,7 @@ def test_killed_inside_the_transaction_nothing_half_applied(shops, clean_analyti
         rollup(shops.a)
     connection.set_schema_to_public()
     assert counts(shops.a) == {}  # the first field's row went with the transaction
+    assert page_counts(shops.a) == {}
 
     monkeypatch.setattr(rollup_module, "field_parse", real)
     rollup(shops.a)
@@ -235,6 +265,7 @@ def test_two_rollups_at_once_count_once(shops, committed_analytics):
     assert errors == []
     assert total(shops.a) == 200
     assert len(counts(shops.a)) == 40
+    assert page_counts(shops.a) == page_counts_expected(shops.a)
 
 
 def test_the_beat_task_rolls_up_every_live_shop_beside_the_template_and_pool(
@@ -289,6 +320,7 @@ def test_the_demo_seeds_ninety_days_shaped_like_a_shop_and_again_changes_nothing
 
     assert days == 90
     assert again == first
+    assert page_counts(shops.a) == page_counts_expected(shops.a)
     assert events == {
         "article_view", "product_view", "card_impression", "card_tap",
         "share_visit", "checkout_start", "order_paid",

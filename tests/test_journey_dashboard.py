@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 
 from storefront.analytics.models import (
     DailyCount,
+    DailyPageCount,
     DailyVisitors,
     ListingSalesDay,
     PageSalesDay,
@@ -138,6 +139,7 @@ def test_the_creator_reads_her_dashboard_in_chromium(shops, platform_server):
             Order.objects.filter(fan__in=fans).delete()
             Fan.objects.filter(pk__in=[f.pk for f in fans]).delete()
             DailyCount.objects.filter(page_id=article.pk).delete()
+            DailyPageCount.objects.filter(page_id=article.pk).delete()
             DailyVisitors.objects.all().delete()
             article.delete()
             Listing.objects.filter(pk=listing.pk).delete()

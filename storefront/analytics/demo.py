@@ -23,6 +23,7 @@ from storefront.models import Listing
 from tenants.models import Tenant
 
 from .models import DailyCount, DailyVisitors
+from .rollup import page_counts_remake
 
 
 def _weights(n: int) -> list[float]:
@@ -118,3 +119,4 @@ def demo_seed(*, shop: Tenant, days: int = 90) -> None:
             unique_fields=["day", "event", "page_id", "listing_id", "source"],
             update_fields=["count"],
         )
+        page_counts_remake(first=today - timedelta(days=days), last=today - timedelta(days=1))

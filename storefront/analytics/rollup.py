@@ -8,7 +8,8 @@ The method, per shop (keys in counting.py):
    again once taken.
 2. Apply: for each pending batch, one database transaction inserts the batch's key into
    RollupBatch (ON CONFLICT DO NOTHING) and, only if that row is new, adds the batch's counts to
-   DailyCount (INSERT … ON CONFLICT DO UPDATE SET count = count + EXCLUDED.count).
+   DailyCount (INSERT … ON CONFLICT DO UPDATE SET count = count + EXCLUDED.count), and the
+   same counts summed over listings to DailyPageCount, which the dashboard reads.
 3. Finish: delete the batch key and remove it from ``pending``.
 
 Killed anywhere, the next run completes without counting twice: before step 2 commits the batch
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .counting import client, field_parse, key, rollup_client
-from .models import RollupBatch
+from .models import DailyPageCount, RollupBatch
 from .sales import SCHECKED, SDIRTY, sales_rollup
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,16 @@ FROM unnest(%s::varchar[], %s::integer[], %s::integer[], %s::varchar[], %s::bigi
     AS t(e, p, l, s, c)
 ON CONFLICT (day, event, page_id, listing_id, source)
 DO UPDATE SET count = analytics_dailycount.count + EXCLUDED.count
+"""
+
+# The same batch summed over listings (DailyPageCount), in the same transaction.
+UPSERT_PAGE_COUNTS = """
+INSERT INTO analytics_dailypagecount (day, event, page_id, source, count)
+SELECT %s, e, p, s, sum(c)
+FROM unnest(%s::varchar[], %s::integer[], %s::varchar[], %s::bigint[]) AS t(e, p, s, c)
+GROUP BY e, p, s
+ON CONFLICT (day, event, page_id, source)
+DO UPDATE SET count = analytics_dailypagecount.count + EXCLUDED.count
 """
 
 UPSERT_VISITORS = """
@@ -115,7 +126,8 @@ def batch_apply(*, shop_id: int, batch: str, result: RollupResult) -> None:
 
 
 def batch_commit(*, shop_id: int, batch: str, result: RollupResult) -> None:
-    """Step 2: the batch's counts into DailyCount, once (RollupBatch remembers it)."""
+    """Step 2: the batch's counts into DailyCount and DailyPageCount, once (RollupBatch
+    remembers it)."""
     redis = rollup_client()
     batch_key = key(shop_id, f"b:{batch}")
     day = datetime.strptime(batch.split(".", 1)[0], "%Y%m%d").date()
@@ -145,6 +157,8 @@ def batch_commit(*, shop_id: int, batch: str, result: RollupResult) -> None:
                 result.events += count
             if columns[0]:
                 cursor.execute(UPSERT_COUNTS, [day, *columns])
+                events, pages, _listings, sources, counts = columns
+                cursor.execute(UPSERT_PAGE_COUNTS, [day, events, pages, sources, counts])
                 result.rows += len(columns[0])
             result.batches += 1
 
@@ -186,3 +200,17 @@ def shop_rollup(*, shop_id: int, today: date | None = None) -> RollupResult:
     RollupBatch.objects.filter(applied_at__lt=timezone.now() - BATCH_MEMORY).delete()
     result.sales_days = sales_rollup(shop_id=shop_id, today=today)
     return result
+
+
+def page_counts_remake(*, first: date, last: date) -> int:
+    """DailyPageCount of the days FIRST..LAST made anew from DailyCount (for rows written into
+    DailyCount directly, as the demo seed does); the rows made. Run in the shop's schema."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        DailyPageCount.objects.filter(day__gte=first, day__lte=last).delete()
+        cursor.execute(
+            "INSERT INTO analytics_dailypagecount (day, event, page_id, source, count)"
+            " SELECT day, event, page_id, source, sum(count) FROM analytics_dailycount"
+            " WHERE day >= %s AND day <= %s GROUP BY day, event, page_id, source",
+            [first, last],
+        )
+        return cursor.rowcount

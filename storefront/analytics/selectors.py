@@ -48,7 +48,7 @@ from billing.payouts.selectors import creator_earnings
 from core.shop import current_shop_id
 from storefront.models import Listing, Order
 
-from .models import DailyCount, DailyVisitors
+from .models import DailyPageCount, DailyVisitors
 from .sales import Sales, sales
 
 # The period switcher's choices: key → number of days ending today (today included).
@@ -170,9 +170,10 @@ def _buyers(period: Period) -> tuple[int, int]:
 
 def daily_rows(*, period: Period) -> list[tuple[str, int, str, int]]:
     """(event, page_id, source, count) summed over the period's days: one read of the daily
-    rows that the funnel, the articles and the sources all share."""
+    page rows (listings already summed away) that the funnel, the articles and the sources
+    all share."""
     rows = (
-        DailyCount.objects.filter(day__gte=period.first, day__lte=period.last)
+        DailyPageCount.objects.filter(day__gte=period.first, day__lte=period.last)
         .values_list("event", "page_id", "source")
         .annotate(n=Sum("count"))
         .order_by()
@@ -471,7 +472,7 @@ def page_figures(*, page_id: int, period: Period) -> PageFigures:
     """One page's own figures in the period: views, card impressions and card taps (daily
     rows), the paid orders that came from it and their GMV (the orders, through sales.py)."""
     counts = dict(
-        DailyCount.objects.filter(page_id=page_id, day__gte=period.first, day__lte=period.last)
+        DailyPageCount.objects.filter(page_id=page_id, day__gte=period.first, day__lte=period.last)
         .values_list("event")
         .annotate(n=Sum("count"))
         .order_by()

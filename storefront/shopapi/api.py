@@ -531,7 +531,7 @@ class DaysIn(Schema):
 def analytics_daily(request: HttpRequest, q: Query[DaysIn]) -> Any:
     from django.db.models import Sum
 
-    from storefront.analytics.models import DailyCount, DailyVisitors
+    from storefront.analytics.models import DailyPageCount, DailyVisitors
     from storefront.analytics.selectors import Period, order_figures
 
     for name, day in (("since", q.since), ("until", q.until)):
@@ -553,7 +553,7 @@ def analytics_daily(request: HttpRequest, q: Query[DaysIn]) -> Any:
     )
     events: dict[date, dict[str, int]] = {}
     for day, event, total in (
-        DailyCount.objects.filter(day__gte=first, day__lte=last)
+        DailyPageCount.objects.filter(day__gte=first, day__lte=last)
         .values_list("day", "event")
         .annotate(total=Sum("count"))
     ):
