@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from storefront.flash.edge import redis_client, shop_hosts_forget
+from storefront.flash.edge import redis_client
 from storefront.flash.gate import gate_load, keys
 from storefront.flash.models import FlashSale
 from storefront.models import Fan
+from tenants.edge_hosts import edge_shops_forget
 
 from .storefront_helpers import listed
 
@@ -79,7 +80,7 @@ def edge_server() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    shop_hosts_forget()
+    edge_shops_forget()
     server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
     server.set_app(FlashEdge(WSGIHandler()))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -14,16 +14,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from werkzeug.test import Client as WsgiClient
 
 from storefront.fans.account import SESSION_FAN
 from storefront.flash.demo import DEMO_TITLE, flash_demo_seed
-from storefront.flash.edge import FlashEdge, redis_client, shop_hosts_forget
+from storefront.flash.edge import FlashEdge, redis_client
 from storefront.flash.gate import gate_left, gate_register, gate_status
 from storefront.flash.models import FlashRegistration, FlashSale
 from storefront.flash.registration import (
@@ -37,36 +35,20 @@ from storefront.flash.registration import (
 )
 from storefront.flash.tokens import TokenInvalid, grab_token_make, grab_token_read
 from storefront.models import Fan
+from tenants.edge_hosts import edge_shops_forget
 
+from .edge_helpers import DjangoInTheTest
 from .f2_helpers import edge_server, fans_make, sale_make  # noqa: F401 (fixture)
 from .storefront_helpers import listed
 
 pytestmark = pytest.mark.usefixtures("catalog_english")
 
 
-class DjangoInTheTest(WSGIHandler):
-    """Django's WSGI handler as Django's test client runs it: a request's start and end do not
-    close old connections. The test's connection is inside its transaction (autocommit off),
-    which that rule takes for a broken connection and closes under the test."""
-
-    def __call__(self, environ, start_response):
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
-            response = super().__call__(environ, start_response)
-            body = list(response)
-            response.close()  # request_finished, as the server would send it
-            return body
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
-
-
 @pytest.fixture
 def edge_client() -> WsgiClient:
     """config.wsgi's stack (FlashEdge in front of Django) called in the test's own thread, so
     it sees the test's transaction and its queries are counted."""
-    shop_hosts_forget()
+    edge_shops_forget()
     return WsgiClient(FlashEdge(DjangoInTheTest()))
 
 

@@ -11,7 +11,7 @@ itself; every other path goes on to Django untouched.
     GET  /flash/status/<id>   the sale's live state from Redis      → JSON, cacheable for 1 s
 
 A press costs two Redis round trips and no database: the host is mapped to its shop's schema
-through a per-process map (a Domain lookup on a miss, kept VSTORE_FLASH_HOST_SECONDS); the
+through tenants.edge_hosts' per-process map (a Domain lookup on a miss, kept a few seconds); the
 signed token (tokens.py) names the schema, the sale and the fan, so no session is read; one
 small script counts the press against the fan's and the client's rates ("too fast" beyond
 them); then gate.gate_grab decides, atomically. The answer's `result` is one of:
@@ -46,6 +46,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from core.clients import client_bucket
+from tenants.edge_hosts import edge_shop, environ_hostname
 
 from .tokens import TokenInvalid, grab_token_read
 
@@ -94,60 +95,11 @@ def _rates() -> dict[str, tuple[int, int]]:
 
 # --- host → schema ------------------------------------------------------------------------------
 
-_hosts: dict[str, tuple[float, str]] = {}
-HOSTS_KEPT = 5000
-
-
-def _hostname(environ: dict[str, Any]) -> str:
-    """The host as Domain rows store it (what tenants.middleware.ShopMiddleware routes by)."""
-    host = str(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "")
-    host = host.strip().lower()
-    if host.startswith("["):  # an IPv6 literal is never a shop
-        return ""
-    host = host.rsplit(":", 1)[0] if ":" in host else host
-    return host.rstrip(".").removeprefix("www.")
-
 
 def shop_schema_for_host(hostname: str) -> str:
-    """The schema of the live shop at HOSTNAME ("" for none, or a suspended one), from a
-    per-process map refreshed every VSTORE_FLASH_HOST_SECONDS: one indexed query per host and
-    process at most that often, none on the hot path."""
-    now = time.monotonic()
-    entry = _hosts.get(hostname)
-    if entry is not None and entry[0] > now:
-        return entry[1]
-    if not hostname or len(hostname) > 253:
-        return ""
-    from django.db import DatabaseError, connection
-
-    from tenants.models import Domain
-
-    def lookup() -> tuple[str, str, bool] | None:
-        return (
-            Domain.objects.filter(domain=hostname)
-            .values_list("tenant__schema_name", "tenant__state", "tenant__is_template")
-            .first()
-        )
-
-    try:
-        row = lookup()
-    except DatabaseError:
-        # The edge runs outside Django's request signals, which would have dropped a
-        # connection that broke meanwhile (a database restart): drop it and try once more.
-        connection.close()
-        row = lookup()
-    # Only an open shop sells: a suspended one shows visitors a notice (tenants.middleware).
-    schema = row[0] if row and row[1] == "active" and not row[2] and row[0] != "public" else ""
-    if len(_hosts) >= HOSTS_KEPT:  # random Host headers must not grow the map without end
-        _hosts.clear()
-    seconds = float(getattr(settings, "VSTORE_FLASH_HOST_SECONDS", 10))
-    _hosts[hostname] = (now + seconds, schema)
-    return schema
-
-
-def shop_hosts_forget() -> None:
-    """Forget the map (tests; a domain moved is seen within VSTORE_FLASH_HOST_SECONDS anyway)."""
-    _hosts.clear()
+    """The schema of the live shop at HOSTNAME ("" for none, or a suspended one)."""
+    shop = edge_shop(hostname)
+    return shop.schema if shop else ""
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -214,7 +166,7 @@ def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
     if environ.get("REQUEST_METHOD") != "POST":
         return 405, {"result": "bad"}
-    schema = shop_schema_for_host(_hostname(environ))
+    schema = shop_schema_for_host(environ_hostname(environ))
     if not schema:
         return 404, {"result": "bad"}
     form = _form(environ)
@@ -275,7 +227,7 @@ def flash_status_answer(environ: dict[str, Any], sale_id: int) -> tuple[int, dic
 
     if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         return 405, {"state": "bad"}
-    schema = shop_schema_for_host(_hostname(environ))
+    schema = shop_schema_for_host(environ_hostname(environ))
     if not schema:
         return 404, {"state": "bad"}
     try:

@@ -166,24 +166,26 @@ def visit_count(
     fan: str,
     address: str,
     now_ms: int,
+    shop_id: int | None = None,
 ) -> Visit:
     """Count one visit through SHARER_ID's link (the rules of this module's docstring).
 
     VISITOR: the visitor's identity ("f:<fan id>" when signed in, else her DEVICE key); FAN:
-    "f:<fan id>" or ""; ADDRESS: her address key. Raises redis.RedisError when Redis is down.
+    "f:<fan id>" or ""; ADDRESS: her address key; SHOP_ID: the current shop's unless given.
+    Raises redis.RedisError when Redis is down.
     """
     minute = now_ms // 60_000
     visit_script, _rebuild = _scripts(settings.REDIS_URL)
     keys = [
-        key(campaign_id, "ready"),
-        key(campaign_id, "cnt"),
-        key(campaign_id, "sharers"),
-        key(campaign_id, "vis"),
-        key(campaign_id, "addr"),
-        key(campaign_id, f"own:{sharer_id}"),
-        key(campaign_id, f"rl:{address}:{minute}"),
-        key(campaign_id, "visits"),
-        key(campaign_id, "pending"),
+        key(campaign_id, "ready", shop_id=shop_id),
+        key(campaign_id, "cnt", shop_id=shop_id),
+        key(campaign_id, "sharers", shop_id=shop_id),
+        key(campaign_id, "vis", shop_id=shop_id),
+        key(campaign_id, "addr", shop_id=shop_id),
+        key(campaign_id, f"own:{sharer_id}", shop_id=shop_id),
+        key(campaign_id, f"rl:{address}:{minute}", shop_id=shop_id),
+        key(campaign_id, "visits", shop_id=shop_id),
+        key(campaign_id, "pending", shop_id=shop_id),
     ]
     args = [sharer_id, visitor, device, fan, address, ADDRESS_MAX, MINUTE_MAX, now_ms, LIVE_TTL]
     outcome, counted = visit_script(keys=keys, args=args)  # type: ignore[operator]

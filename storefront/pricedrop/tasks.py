@@ -27,14 +27,21 @@ def pricedrop_flush_task(*, campaign_id: int) -> int:
     return pricedrop_flush(campaign_id=campaign_id)
 
 
-def pricedrop_flush_soon(*, campaign_id: int) -> None:
-    """Send one flush for CAMPAIGN_ID within FLUSH_DELAY seconds (several shares, one task)."""
+def pricedrop_flush_soon(
+    *, campaign_id: int, shop_id: int | None = None, schema: str | None = None
+) -> None:
+    """Send one flush for CAMPAIGN_ID within FLUSH_DELAY seconds (several shares, one task).
+
+    In the current shop, or in SHOP_ID / SCHEMA when given (the share edge runs outside any
+    tenant: the task is sent to that schema, not to the connection's public one)."""
     from . import counting
 
+    headers = {"_schema_name": schema} if schema else None
     try:
-        if counting.client().set(counting.key(campaign_id, "flushq"), "1", nx=True, ex=FLUSH_DELAY):
+        flushq = counting.key(campaign_id, "flushq", shop_id=shop_id)
+        if counting.client().set(flushq, "1", nx=True, ex=FLUSH_DELAY):
             pricedrop_flush_task.apply_async(
-                kwargs={"campaign_id": campaign_id}, countdown=FLUSH_DELAY
+                kwargs={"campaign_id": campaign_id}, countdown=FLUSH_DELAY, headers=headers
             )
     except (redis.RedisError, OSError):  # the minute task flushes it anyway
         logger.warning("pricedrop %s: flush not sent", campaign_id, exc_info=True)

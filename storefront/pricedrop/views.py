@@ -10,8 +10,6 @@ page: the visit is simply not counted.
 from __future__ import annotations
 
 import logging
-import re
-import secrets
 
 import redis
 from django.contrib import messages
@@ -32,6 +30,7 @@ from storefront.selectors import listing_url
 from storefront.sharing.cookies import share_code_remember
 
 from . import counting
+from .device import device_of, device_remember
 from .kind import KIND
 from .models import DropSharer, PriceDrop
 from .services import (
@@ -45,27 +44,8 @@ from .services import (
 
 logger = logging.getLogger(__name__)
 
-DEVICE_COOKIE = "vs_dev"
-DEVICE = re.compile(r"[A-Za-z0-9_-]{22}\Z")
-DEVICE_SECONDS = 365 * 86400
 # 我要分享 pressed before signing in: her link is made when she comes back signed in.
 SESSION_PENDING = "storefront_pricedrop_pending"
-
-
-def _device(request: HttpRequest) -> tuple[str, bool]:
-    """This browser's device token (from its cookie, or a new one) and whether it is new."""
-    token = request.COOKIES.get(DEVICE_COOKIE, "")
-    if DEVICE.match(token):
-        return token, False
-    return secrets.token_urlsafe(16), True
-
-
-def _with_device(response: HttpResponse, token: str, new: bool) -> HttpResponse:
-    if new:
-        response.set_cookie(
-            DEVICE_COOKIE, token, max_age=DEVICE_SECONDS, httponly=True, samesite="Lax"
-        )
-    return response
 
 
 def _own_keys(request: HttpRequest, device: str) -> list[str]:
@@ -85,7 +65,7 @@ def _campaign(pk: str) -> PriceDrop:
 def pricedrop_view(request: HttpRequest, pk: str) -> HttpResponse:
     campaign = _campaign(pk)
     here = reverse("storefront:pricedrop", args=[campaign.pk])
-    device, new_device = _device(request)
+    device, new_device = device_of(request.COOKIES)
     fan = signed_in_fan(request)
     if request.method == "POST":  # 我要分享: her own link (she signs in first)
         if fan is None:
@@ -93,7 +73,7 @@ def pricedrop_view(request: HttpRequest, pk: str) -> HttpResponse:
             return redirect(f"{reverse('storefront:code_request')}?{urlencode({'next': here})}")
         if campaign.status == PriceDrop.Status.RUNNING:
             pricedrop_sharer_ensure(campaign=campaign, fan=fan, own_keys=_own_keys(request, device))
-        return _with_device(redirect(f"{here}#pricedrop-share"), device, new_device)
+        return device_remember(redirect(f"{here}#pricedrop-share"), device, new_device)
     if fan is not None and request.session.get(SESSION_PENDING) == campaign.pk:
         # Her 我要分享 from before she signed in (a CSRF-checked POST): made now, once.
         del request.session[SESSION_PENDING]
@@ -133,7 +113,7 @@ def pricedrop_view(request: HttpRequest, pk: str) -> HttpResponse:
             "listing_url": listing_url(campaign.item.listing_id),
         },
     )
-    return _with_device(response, device, new_device)
+    return device_remember(response, device, new_device)
 
 
 @require_GET
@@ -154,7 +134,7 @@ def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpRespon
         raise Http404
     sharer = DropSharer(campaign_id=int(pk), fan_id=found[0])
     status = found[1]
-    device, new_device = _device(request)
+    device, new_device = device_of(request.COOKIES)
     if status == PriceDrop.Status.RUNNING and not is_bot(request.META.get("HTTP_USER_AGENT")):
         fan_id = request.session.get("storefront_fan")
         try:
@@ -169,7 +149,7 @@ def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpRespon
     # An order she places is the sharer's (sharing/): in a cookie, not the session, so a new
     # visitor costs no session row.
     response = share_code_remember(redirect("storefront:pricedrop", pk=pk), code)
-    return _with_device(response, device, new_device)
+    return device_remember(response, device, new_device)
 
 
 @never_cache

@@ -24,16 +24,20 @@ SHARE_SECONDS = 30 * 86400  # a link still counts for an order placed within a m
 _CODE = re.compile(r"[A-Za-z0-9]{1,32}\Z")
 
 
-def _salt() -> str:
-    return f"{SHARE_SALT}:{current_shop_id()}"  # another shop's cookie does not verify here
+def _salt(shop_id: int | None = None) -> str:
+    # Another shop's cookie does not verify here.
+    return f"{SHARE_SALT}:{current_shop_id() if shop_id is None else shop_id}"
 
 
-def share_code_remember(response: HttpResponse, code: str) -> HttpResponse:
-    """RESPONSE carries CODE (a share link's code) as the visitor's link for her checkout."""
+def share_code_remember(
+    response: HttpResponse, code: str, *, shop_id: int | None = None
+) -> HttpResponse:
+    """RESPONSE carries CODE (a share link's code) as the visitor's link for her checkout, in
+    the current shop or SHOP_ID's (the share edge runs outside any tenant)."""
     response.set_signed_cookie(
         SHARE_COOKIE,
         code,
-        salt=_salt(),
+        salt=_salt(shop_id),
         max_age=SHARE_SECONDS,
         httponly=True,
         samesite="Lax",
