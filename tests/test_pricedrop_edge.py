@@ -129,11 +129,14 @@ def test_a_friend_is_counted_and_sent_on_with_the_views_cookies_without_django(s
     assert not cookie(get(client, path), DEVICE_COOKIE)  # she has one: no new one
 
 
-def test_a_warm_visit_asks_the_database_nothing(shops, edge):
+def test_a_new_link_costs_one_query_and_a_warm_one_none(shops, edge):
     client, _django = edge
     campaign = live_drop(shops.a)
     path = link_of(shops.a, campaign)
-    get(client, path)
+    get(client, link_of(shops.a, campaign))  # the campaign's state is known now
+    with CaptureQueriesContext(connection) as queries:
+        assert get(client, path).status_code == 302
+    assert len(queries) == 1, [q["sql"] for q in queries]  # the sharer, by the link's code
     with CaptureQueriesContext(connection) as queries:
         assert get(client, path, address="10.30.0.2").status_code == 302
     assert len(queries) == 0
@@ -245,10 +248,14 @@ def test_a_counted_share_sends_its_flush_to_the_shops_schema(shops, edge):
         if sender and sender.endswith("pricedrop_flush_task"):
             sent.append(dict(headers or {}))
 
+    another = link_of(shops.a, campaign)
     before_task_publish.connect(seen)
     try:
         assert get(client, path).status_code == 302
+        # A second share within FLUSH_DELAY is written by the same task.
+        assert get(WsgiClient(client.application), another, address="10.33.0.2").status_code == 302
     finally:
         before_task_publish.disconnect(seen)
+    assert counted(shops.a, campaign) == 2
     # The edge runs in the public schema: the task must be sent to the shop's, not to that.
     assert [h.get("_schema_name") for h in sent] == [shops.a.schema_name]

@@ -24,6 +24,7 @@ Keys of one campaign (the shop's id in a hash tag: one Redis Cluster slot per sh
     vs:pd:{SHOP}:CID:rl:ADDR:M  visits of an address in minute M (expires)
     vs:pd:{SHOP}:CID:visits     visits through sharers' links
     vs:pd:{SHOP}:CID:pending    list of counted shares not yet written to PostgreSQL
+    vs:pd:{SHOP}:CID:flushq     "1" while a write of the pending shares is on its way (expires)
 
 Identities are keyed hashes (HMAC with the secret key, per shop): no raw address or cookie is
 stored, and one shop's keys say nothing about another's.
@@ -49,6 +50,7 @@ PREFIX = "vs:pd"
 ADDRESS_MAX = 5  # shares one address may count per campaign (a household, an office)
 MINUTE_MAX = 20  # visits per address and minute that are looked at
 OWN_KEYS_MAX = 20  # a sharer's devices and addresses remembered (the newest win)
+FLUSH_DELAY = 5  # seconds a batch of counted shares collects before it is written (tasks.py)
 # Live keys outlive any campaign window (at most 30 days) and go by themselves afterwards.
 LIVE_TTL = 60 * 86400
 
@@ -67,6 +69,8 @@ class Outcome:
 class Visit:
     outcome: int
     counted: int  # counted shares after this visit
+    # A counted share that found no write on its way: send one (tasks.pricedrop_flush_send).
+    flush: bool = False
 
 
 @lru_cache(maxsize=4)
@@ -91,8 +95,8 @@ def identity(kind: str, raw: str, *, shop_id: int | None = None) -> str:
     return f"{kind}:{digest[:24]}"
 
 
-# KEYS: ready cnt sharers vis addr own rl visits pending
-# ARGV: sharer visitor device fan addr address_max minute_max now_ms ttl
+# KEYS: ready cnt sharers vis addr own rl visits pending flushq
+# ARGV: sharer visitor device fan addr address_max minute_max now_ms ttl flush_delay
 _VISIT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
 local ttl = tonumber(ARGV[9])
@@ -122,7 +126,10 @@ redis.call('RPUSH', KEYS[9], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[5] .. '|' 
 for i = 2, 9 do
   if i ~= 7 then redis.call('EXPIRE', KEYS[i], ttl) end
 end
-return {0, cnt}
+-- One write per FLUSH_DELAY collects the shares of those seconds (in the script: no second
+-- round trip for it on the share's path).
+if redis.call('SET', KEYS[10], '1', 'NX', 'EX', ARGV[10]) then return {0, cnt, 1} end
+return {0, cnt, 0}
 """
 
 # Merge PostgreSQL's record into the live state (never removes anything: a share counted in
@@ -186,10 +193,13 @@ def visit_count(
         key(campaign_id, f"rl:{address}:{minute}", shop_id=shop_id),
         key(campaign_id, "visits", shop_id=shop_id),
         key(campaign_id, "pending", shop_id=shop_id),
+        key(campaign_id, "flushq", shop_id=shop_id),
     ]
     args = [sharer_id, visitor, device, fan, address, ADDRESS_MAX, MINUTE_MAX, now_ms, LIVE_TTL]
-    outcome, counted = visit_script(keys=keys, args=args)  # type: ignore[operator]
-    return Visit(outcome=int(outcome), counted=int(counted))
+    args.append(FLUSH_DELAY)
+    found = visit_script(keys=keys, args=args)  # type: ignore[operator]
+    flush = len(found) > 2 and int(found[2]) == 1
+    return Visit(outcome=int(found[0]), counted=int(found[1]), flush=flush)
 
 
 def live_count(*, campaign_id: int) -> int | None:

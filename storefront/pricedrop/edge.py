@@ -8,10 +8,10 @@ the flash sale's edge) answers the common visit itself, the way the view would:
 
 - the shop from the Host (tenants.edge_hosts' per-process map);
 - the link's sharer and the campaign's state from a per-process map (a miss is one indexed
-  query in the shop's schema; the state is kept a second, the sharer half a minute: a link
-  never changes hands);
+  query naming the shop's tables with their schema; the state is kept a second, the sharer
+  half a minute: a link never changes hands);
 - one Lua script counts the visit by counting.py's rules (device and address keys, as the
-  view makes them), and a counted share sends the batched write (tasks.pricedrop_flush_soon);
+  view makes them) and says when a counted share must send the batched write;
 - a redirect to the campaign page, with the device cookie and the signed share cookie the
   view would set, never cached, with the security middleware's headers.
 
@@ -68,20 +68,31 @@ def edge_maps_forget() -> None:
     _sharers.clear()
 
 
-def _in_schema(schema: str, read: Callable[[], Any]) -> Any:
-    """READ's result with the connection in SCHEMA (the edge runs outside django-tenants'
-    middleware, which would otherwise choose it), then back where it was."""
+def _one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """The first row of SQL, whose tables the caller names with their schema: the connection
+    stays in public, so a lookup costs no SET search_path before it and after it (a share of
+    a new link pays this one query)."""
     from django.db import DatabaseError, connection
-    from django_tenants.utils import schema_context
 
-    with schema_context(schema):
+    for attempt in (1, 2):
         try:
-            return read()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
         except DatabaseError:
             # Outside Django's request signals a connection broken meanwhile (a database
             # restart) is not dropped for us: drop it and try once more.
             connection.close()
-            return read()
+            if attempt == 2:
+                raise
+    return None
+
+
+def _table(schema: str, model: type[Any]) -> str:
+    from django.db import connection
+
+    # SCHEMA is a Domain row's tenant schema (tenants.edge_hosts), never the request's text.
+    return f"{connection.ops.quote_name(schema)}.{connection.ops.quote_name(model._meta.db_table)}"
 
 
 def _state(schema: str, campaign_id: int, now: float) -> tuple[str, float] | None:
@@ -90,11 +101,9 @@ def _state(schema: str, campaign_id: int, now: float) -> tuple[str, float] | Non
         return entry[1], entry[2]
     from .models import PriceDrop
 
-    row = _in_schema(
-        schema,
-        lambda: next(
-            iter(PriceDrop.objects.filter(pk=campaign_id).values_list("status", "ends_at")), None
-        ),
+    row = _one_row(
+        f"SELECT status, ends_at FROM {_table(schema, PriceDrop)} WHERE id = %s",  # noqa: S608
+        [campaign_id],
     )
     if row is None:
         return None
@@ -108,33 +117,30 @@ def _sharer(schema: str, campaign_id: int, code: str, now: float) -> int | None:
     entry = _sharers.get((schema, campaign_id, code))
     if entry is not None and entry[0] > now:
         return entry[1]
+    from storefront.sharing.models import ShareLink
+
     from .models import DropSharer
 
-    # As the view: two columns by the link's unique code, no ORDER BY.
-    fan_id = _in_schema(
-        schema,
-        lambda: next(
-            iter(
-                DropSharer.objects.filter(campaign_id=campaign_id, share_link__code=code)
-                .order_by()
-                .values_list("fan_id", flat=True)[:1]
-            ),
-            None,
-        ),
+    # By the link's unique code, then the campaign's sharer of that link (as the view).
+    row = _one_row(
+        f"SELECT s.fan_id FROM {_table(schema, ShareLink)} l"  # noqa: S608
+        f" JOIN {_table(schema, DropSharer)} s ON s.share_link_id = l.id"
+        " WHERE l.code = %s AND s.campaign_id = %s LIMIT 1",
+        [code, campaign_id],
     )
-    if fan_id is None:
+    if row is None:
         return None
     if len(_sharers) >= KEPT:
         _sharers.clear()
-    _sharers[(schema, campaign_id, code)] = (now + SHARER_SECONDS, fan_id)
-    return int(fan_id)
+    _sharers[(schema, campaign_id, code)] = (now + SHARER_SECONDS, int(row[0]))
+    return int(row[0])
 
 
 def _count(request: WSGIRequest, shop: EdgeShop, campaign_id: int, fan_id: int,
            device: str) -> bool | None:  # fmt: skip
     """Count the visit (counting.py's rules, as the view); None: Redis lost the campaign's
     live state (the view rebuilds it)."""
-    from .tasks import pricedrop_flush_soon
+    from .tasks import pricedrop_flush_send
 
     device_key = counting.identity("d", device, shop_id=shop.id)
     try:
@@ -153,8 +159,8 @@ def _count(request: WSGIRequest, shop: EdgeShop, campaign_id: int, fan_id: int,
         return False
     if visit.outcome == counting.Outcome.REBUILD:
         return None
-    if visit.outcome == counting.Outcome.COUNTED:
-        pricedrop_flush_soon(campaign_id=campaign_id, shop_id=shop.id, schema=shop.schema)
+    if visit.flush:
+        pricedrop_flush_send(campaign_id=campaign_id, schema=shop.schema)
     return True
 
 

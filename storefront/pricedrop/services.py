@@ -455,10 +455,10 @@ def pricedrop_visit(
             address=address,
             now_ms=int(time.time() * 1000),
         )
-        if visit.outcome == counting.Outcome.COUNTED:
-            from .tasks import pricedrop_flush_soon
+        if visit.flush:
+            from .tasks import pricedrop_flush_send
 
-            pricedrop_flush_soon(campaign_id=sharer.campaign_id)
+            pricedrop_flush_send(campaign_id=sharer.campaign_id)
         if visit.outcome != counting.Outcome.REBUILD:
             return visit
         pricedrop_recount(campaign_id=sharer.campaign_id)

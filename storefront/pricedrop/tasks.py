@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 
+import kombu.exceptions
 import redis
 from celery import shared_task
 from django_tenants.utils import tenant_context
 
-logger = logging.getLogger(__name__)
+from .counting import FLUSH_DELAY
 
-FLUSH_DELAY = 5  # seconds a batch collects counted shares
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True, max_retries=3, default_retry_delay=10)
@@ -27,24 +28,19 @@ def pricedrop_flush_task(*, campaign_id: int) -> int:
     return pricedrop_flush(campaign_id=campaign_id)
 
 
-def pricedrop_flush_soon(
-    *, campaign_id: int, shop_id: int | None = None, schema: str | None = None
-) -> None:
-    """Send one flush for CAMPAIGN_ID within FLUSH_DELAY seconds (several shares, one task).
-
-    In the current shop, or in SHOP_ID / SCHEMA when given (the share edge runs outside any
-    tenant: the task is sent to that schema, not to the connection's public one)."""
-    from . import counting
-
+def pricedrop_flush_send(*, campaign_id: int, schema: str | None = None) -> None:
+    """Send the write of CAMPAIGN_ID's counted shares, FLUSH_DELAY seconds from now (the share
+    that found none on its way, counting.Visit.flush: several shares, one task). To the
+    current shop, or to SCHEMA (the share edge runs outside any tenant: the task must go to
+    the shop's schema, not to the connection's public one)."""
     headers = {"_schema_name": schema} if schema else None
     try:
-        flushq = counting.key(campaign_id, "flushq", shop_id=shop_id)
-        if counting.client().set(flushq, "1", nx=True, ex=FLUSH_DELAY):
-            pricedrop_flush_task.apply_async(
-                kwargs={"campaign_id": campaign_id}, countdown=FLUSH_DELAY, headers=headers
-            )
-    except (redis.RedisError, OSError):  # the minute task flushes it anyway
+        pricedrop_flush_task.apply_async(
+            kwargs={"campaign_id": campaign_id}, countdown=FLUSH_DELAY, headers=headers
+        )
+    except (redis.RedisError, OSError, kombu.exceptions.OperationalError):
         logger.warning("pricedrop %s: flush not sent", campaign_id, exc_info=True)
+        # The minute task flushes it anyway.
 
 
 @shared_task(ignore_result=True)
