@@ -12,9 +12,11 @@ a Lua script, else an asyncio generator) sends every request through a different
 link, from a different client address (X-Forwarded-For from the trusted loopback proxy) and
 without a device cookie: each visit is a new visitor who is not the sharer, so every visit is
 a counted share until the sharers run out (the run says how many counted). Each visit runs the
-whole path: the shop lookup, the session (the sharer is remembered for checkout), the
-sharer's row, one Lua script in Redis, and the redirect. Figures move with the load of the
-machine (eight people shared its 2 cores when this was written): read the ratio.
+whole path as gunicorn serves it (config.wsgi: the share edge, storefront/pricedrop/edge.py, in
+front of Django): the shop from the host, the sharer's row (a new link every time: one query
+each), one Lua script in Redis, and the redirect with the signed share cookie. Figures move
+with the load of the machine (eight people shared its 2 cores when this was written): read
+the ratio.
 """
 
 from __future__ import annotations
