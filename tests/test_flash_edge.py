@@ -171,6 +171,39 @@ def test_a_hammering_client_gets_too_fast_and_never_an_extra_unit(shops, edge_se
     assert gate_left(schema=shops.a.schema_name, sale_id=sale.pk) == 0
 
 
+# The captcha hook (VSTORE_FLASH_CAPTCHA): a provider's check between the limits and the gate.
+captcha_seen: list[tuple[str, int, int]] = []
+
+
+def captcha_check(environ, *, schema: str, sale_id: int, fan_id: int) -> bool:
+    captcha_seen.append((schema, sale_id, fan_id))
+    return environ.get("HTTP_X_TEST_CAPTCHA") == "solved"
+
+
+@pytest.mark.django_db
+def test_a_failed_captcha_takes_no_unit_and_a_solved_one_buys(shops, edge_client, settings):
+    settings.VSTORE_FLASH_CAPTCHA = "tests.test_flash_edge.captcha_check"
+    settings.VSTORE_FLASH_EDGE_RATES = {"fan": (2, 1_000_000), "client": (100, 1_000_000)}
+    captcha_seen.clear()
+    sale = sale_make(shops.a, quantity=1, limit=1)
+    (fan,) = fans_make(shops.a, 1, prefix="1397000")
+    data = {"t": token_for(shops.a, sale, fan), "k": "captcha-key-1"}
+
+    refused = edge_client.post("/flash/grab", data=data, headers={"Host": "a.localhost"})
+    assert (refused.status_code, refused.get_json()) == (403, {"result": "captcha"})
+    assert gate_left(schema=shops.a.schema_name, sale_id=sale.pk) == 1
+    assert captcha_seen == [(shops.a.schema_name, sale.pk, fan.pk)]
+    solved = edge_client.post(
+        "/flash/grab", data=data, headers={"Host": "a.localhost", "X-Test-Captcha": "solved"}
+    )
+    assert solved.get_json()["result"] == "won"
+    assert gate_left(schema=shops.a.schema_name, sale_id=sale.pk) == 0
+    # The rate limits still come first: a third press in the window is not even checked.
+    again = edge_client.post("/flash/grab", data=data, headers={"Host": "a.localhost"})
+    assert (again.status_code, again.get_json()) == (429, {"result": "too_fast"})
+    assert len(captcha_seen) == 2
+
+
 @pytest.mark.django_db
 def test_the_status_comes_from_redis_without_a_database_query(
     shops, edge_client, django_assert_num_queries

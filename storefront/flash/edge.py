@@ -10,11 +10,11 @@ itself; every other path goes on to Django untouched.
     POST /flash/grab          t=<grab token>&k=<idempotency key>   → JSON, answered at once
     GET  /flash/status/<id>   the sale's live state from Redis      → JSON, cacheable for 1 s
 
-A press costs two Redis round trips and no database: the host is mapped to its shop's schema
+A press costs one Redis round trip and no database: the host is mapped to its shop's schema
 through tenants.edge_hosts' per-process map (a Domain lookup on a miss, kept a few seconds); the
 signed token (tokens.py) names the schema, the sale and the fan, so no session is read; one
-small script counts the press against the fan's and the client's rates ("too fast" beyond
-them); then gate.gate_grab decides, atomically. The answer's `result` is one of:
+script (gate.gate_grab_rated) counts the press against the fan's and the client's rates ("too
+fast" beyond them) and then decides the grab, atomically. The answer's `result` is one of:
 
     won (with pay_by, epoch ms, and next: the page that leads to checkout), sold_out, limit,
     not_open, closed, not_registered, too_fast (429), captcha (403), invalid (403: the token is
@@ -25,9 +25,9 @@ The page's script (static/flash/sale.js) turns these into words in the buyer's l
 
 Captcha hook: VSTORE_FLASH_CAPTCHA, when set, is the dotted path of a callable
 `check(environ, *, schema, sale_id, fan_id) -> bool`, called after the rate limits and before
-the gate; False answers `captcha` (403) and the press takes no unit. A provider's check (a
-slider's ticket in the form field `c`, verified with its server) goes there. The benchmark
-path leaves it unset.
+the gate (then those are two scripts, with the check between them); False answers `captcha`
+(403) and the press takes no unit. A provider's check (a slider's ticket in the form field
+`c`, verified with its server) goes there. The benchmark path leaves it unset.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _form(environ: dict[str, Any]) -> dict[str, str] | None:
 
 def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """The status code and JSON of one 抢购 press (ENVIRON: a WSGI request)."""
-    from .gate import gate_grab, gate_loaded
+    from .gate import gate_grab, gate_grab_rated, gate_loaded
 
     if environ.get("REQUEST_METHOD") != "POST":
         return 405, {"result": "bad"}
@@ -183,29 +183,40 @@ def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     client = client_bucket(cast(HttpRequest, _Meta(environ))) or "-"
     # Under the gate's hash tag (gate.keys): a sale's keys stay on one Redis Cluster slot.
     base = f"flash:{{{schema}:{token.sale_id}}}"
-    try:
-        counted = _rate_script(settings.REDIS_URL)(
-            keys=[
-                f"{base}:rf:{token.fan_id}:{int(now // fan_s)}",
-                f"{base}:rc:{client}:{int(now // cli_s)}",
-            ],
-            args=[fan_s + 1, cli_s + 1, fan_n],
-        )
-    except redis.RedisError:
-        return 503, {"result": "retry"}
-    if int(counted[0]) > fan_n or int(counted[1]) > cli_n:
-        return 429, {"result": "too_fast"}
+    rate_keys = (
+        f"{base}:rf:{token.fan_id}:{int(now // fan_s)}",
+        f"{base}:rc:{client}:{int(now // cli_s)}",
+    )
     captcha = getattr(settings, "VSTORE_FLASH_CAPTCHA", "")
-    if captcha and not import_string(captcha)(
-        environ, schema=schema, sale_id=token.sale_id, fan_id=token.fan_id
-    ):
-        return 403, {"result": "captcha"}
     try:
-        grab = gate_grab(
-            schema=schema, sale_id=token.sale_id, fan_id=token.fan_id, idem_key=form["k"]
-        )
+        if captcha:
+            # The provider's check goes between the limits and the gate: two round trips.
+            counted = _rate_script(settings.REDIS_URL)(
+                keys=list(rate_keys), args=[fan_s + 1, cli_s + 1, fan_n]
+            )
+            if int(counted[0]) > fan_n or int(counted[1]) > cli_n:
+                return 429, {"result": "too_fast"}
+            if not import_string(captcha)(
+                environ, schema=schema, sale_id=token.sale_id, fan_id=token.fan_id
+            ):
+                return 403, {"result": "captcha"}
+            grab = gate_grab(
+                schema=schema, sale_id=token.sale_id, fan_id=token.fan_id, idem_key=form["k"]
+            )
+        else:
+            # The limits and the grab in one script: one round trip a press.
+            grab = gate_grab_rated(
+                schema=schema,
+                sale_id=token.sale_id,
+                fan_id=token.fan_id,
+                idem_key=form["k"],
+                rate_keys=rate_keys,
+                rates=(fan_s + 1, cli_s + 1, fan_n, cli_n),
+            )
     except redis.RedisError:
         return 503, {"result": "retry"}
+    if grab.status == "too_fast":
+        return 429, {"result": "too_fast"}
     if grab.status == "won":
         return 200, {
             "result": "won",

@@ -43,7 +43,9 @@ from django.conf import settings
 if TYPE_CHECKING:
     from .models import FlashSale
 
-GrabStatus = Literal["won", "sold_out", "limit", "not_open", "closed", "not_registered", "unknown"]
+GrabStatus = Literal[
+    "won", "sold_out", "limit", "not_open", "closed", "not_registered", "unknown", "too_fast"
+]
 GROUP = "writer"  # the stream's consumer group (writer.py)
 IDEM = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SCHEMA = re.compile(r"^[a-z0-9_]{1,63}$")
@@ -113,6 +115,24 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[1] .. '|' .. dl .. '|w')
 redis.call('XADD', KEYS[6], '*', 'g', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. dl)
 return {'won', tostring(dl), 0}
 """
+
+# The press's rate limits and the grab in one script (one round trip on the rush's path):
+# KEYS: m l i b r s n, then the fan's and the client's window counters (edge.py names them);
+# ARGV: fan idem now_ms, then fan window ttl, client window ttl, fan max, client max.
+# Fixed windows: the window's number is in the key, so a key lives at most one window. A press
+# already over the fan's rate is not counted against her address: one script behind a
+# carrier NAT must not use up the presses of every other buyer behind it.
+_RATED_GRAB = (
+    """
+local f = redis.call('INCR', KEYS[8])
+if f == 1 then redis.call('EXPIRE', KEYS[8], ARGV[4]) end
+if f > tonumber(ARGV[6]) then return {'too_fast', '', 0} end
+local c = redis.call('INCR', KEYS[9])
+if c == 1 then redis.call('EXPIRE', KEYS[9], ARGV[5]) end
+if c > tonumber(ARGV[7]) then return {'too_fast', '', 0} end
+"""
+    + _GRAB
+)
 
 # KEYS: m l i b   ARGV: fan idem. A won grab's unit back into the sale (once). 1 if released.
 _RELEASE = """
@@ -253,6 +273,34 @@ def gate_grab(
         return Grab("unknown")
     at = now_ms if now_ms is not None else _now()
     status, deadline, dup = _run(_GRAB, _key_list(schema, sale_id), [fan_id, idem_key, at])
+    deadline_ms = int(deadline) if deadline not in (b"", "", None) else None
+    return Grab(cast(GrabStatus, _text(status)), deadline_ms, bool(int(dup)))
+
+
+def gate_grab_rated(
+    *,
+    schema: str,
+    sale_id: int,
+    fan_id: int,
+    idem_key: str,
+    rate_keys: tuple[str, str],
+    rates: tuple[int, int, int, int],
+    now_ms: int | None = None,
+) -> Grab:
+    """gate_grab behind the press's rate limits, in the same script: "too_fast" when the fan's
+    or the client's window (RATE_KEYS, under the sale's hash tag) is over its RATES (fan ttl,
+    client ttl, fan max, client max), and then the gate is not asked."""
+    if not _valid(schema, sale_id, fan_id, idem_key):
+        return Grab("unknown")
+    tag = f"flash:{{{schema}:{int(sale_id)}}}:"
+    if not all(k.startswith(tag) for k in rate_keys):
+        raise ValueError("rate keys outside the sale's hash tag")
+    at = now_ms if now_ms is not None else _now()
+    status, deadline, dup = _run(
+        _RATED_GRAB,
+        [*_key_list(schema, sale_id)[:7], *rate_keys],
+        [fan_id, idem_key, at, *rates],
+    )
     deadline_ms = int(deadline) if deadline not in (b"", "", None) else None
     return Grab(cast(GrabStatus, _text(status)), deadline_ms, bool(int(dup)))
 
