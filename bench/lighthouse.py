@@ -17,7 +17,9 @@ Lighthouse is the npm package pinned in bench/lighthouse/package.json (12.2.3: L
 needs Node 22, Debian 12 has Node 20), installed with `npm ci` there on first use; it drives
 Debian's Chromium (/usr/bin/chromium, or CHROME_PATH) headless with Lighthouse's default mobile
 emulation (Moto G Power, slow 4G and 4× CPU, simulated). Each page runs --runs times and the
-median is printed. Performance moves with the machine's load: the load average is printed.
+median is printed, then the ids of the audits that cost each page points (weighted in a category,
+scored under 0.9 in any run); the JSON reports stay in var/bench-lighthouse/. Performance moves
+with the machine's load: the load average is printed.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def png(size: int, colour: tuple[int, int, int]) -> bytes:
 
     image = Image.new("RGB", (size, size), colour)
     draw = ImageDraw.Draw(image)
-    for i in range(0, size, size // 8):  # some detail, as a photo has
+    for i in range(0, size // 2, size // 16):  # some detail, as a photo has: rings to the centre
         draw.ellipse((i, i, size - i, size - i), outline=(255, 255, 255), width=3)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=80)
@@ -193,6 +195,7 @@ def setup_data() -> dict[str, str]:
                 body=body,
             )
         )
+        article_path = article.url
         shop_page = ShopIndexPage.objects.get()
         product_path = shop_page.url + shop_page.product_path(listings[0].pk).lstrip("/")
         item = listings[1].items.order_by("pk").first()
@@ -228,7 +231,7 @@ def setup_data() -> dict[str, str]:
     )
     return {
         "home": "/",
-        "article": article.url,
+        "article": article_path,
         "product": product_path,
         "checkout": "/checkout/?now=1",
         "order": f"/orders/{order.number}/",
@@ -258,8 +261,13 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
+        try:  # *.localhost is loopback to Chromium, not to the system resolver: ask 127.0.0.1
+            split = urlsplit(url)
+            request = urllib.request.Request(
+                urlunsplit(split._replace(netloc=f"127.0.0.1:{split.port}")),
+                headers={"Host": split.netloc},
+            )
+            with urllib.request.urlopen(request, timeout=5) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -286,6 +294,18 @@ def lighthouse(url: str, *, cookie: str, chrome: str, out: Path) -> dict[str, in
     return {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
 
 
+def failing_audits(report_path: Path) -> list[str]:
+    """The audits that cost a page points: weighted in a category and scored under 0.9."""
+    report = json.loads(report_path.read_text())
+    failing = []
+    for category in CATEGORIES:
+        for ref in report["categories"][category]["auditRefs"]:
+            score = report["audits"][ref["id"]]["score"]
+            if ref["weight"] > 0 and score is not None and score < 0.9 and ref["id"] not in failing:
+                failing.append(ref["id"])
+    return failing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per page (the median is shown)")
@@ -303,6 +323,7 @@ def main() -> None:
     cookie = paths.pop("cookie")
     proc = serve(env, port, var_dir / "gunicorn.log")
     results: dict[str, dict[str, int]] = {}
+    failing: dict[str, set[str]] = {}
     try:
         base = f"http://{HOST}:{port}"
         wait_ready(base + "/", proc)
@@ -317,6 +338,11 @@ def main() -> None:
                 for i in range(args.runs)
             ]
             results[name] = {c: int(statistics.median(r[c] for r in runs)) for c in CATEGORIES}
+            failing[name] = {
+                audit
+                for i in range(args.runs)
+                for audit in failing_audits(var_dir / f"{name}-{i}.json")
+            }
             print(
                 f"{name:9s} " + "  ".join(f"{c} {results[name][c]:3d}" for c in CATEGORIES),
                 flush=True,
@@ -341,6 +367,9 @@ def main() -> None:
             + ("  met" if not missed else "  missed: " + ", ".join(missed))
             + ("  (noindex: SEO not counted)" if name in NOINDEX else "")
         )
+    print("\nfailing audits (weighted, scored under 0.9 in any run):")
+    for name, audits in failing.items():
+        print(f"{name:9s} " + (", ".join(sorted(audits)) or "none"))
 
 
 if __name__ == "__main__":
