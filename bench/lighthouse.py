@@ -14,9 +14,10 @@ the shop's photos served as S3 or nginx would (bench/lighthouse_site/). Checkout
 page are opened with a session cookie that holds a "buy now" and the order.
 
 Lighthouse is the npm package pinned in bench/lighthouse/package.json (12.2.3: Lighthouse 13
-needs Node 22, Debian 12 has Node 20), installed with `npm ci` there on first use; it drives
-Debian's Chromium (/usr/bin/chromium, or CHROME_PATH) headless with Lighthouse's default mobile
-emulation (Moto G Power, slow 4G and 4× CPU, simulated). Each page runs --runs times and the
+needs Node 22, Debian 12 has Node 20), installed with `npm ci` there on first use;
+bench/lighthouse/run.mjs runs it in Debian's Chromium (/usr/bin/chromium, or CHROME_PATH)
+headless with Lighthouse's default mobile emulation (Moto G Power, slow 4G and 4× CPU,
+simulated), the session cookie in the browser's jar. Each page runs --runs times and the
 median is printed, then the ids of the audits that cost each page points (weighted in a category,
 scored under 0.9 in any run); the JSON reports stay in var/bench-lighthouse/. Performance moves
 with the machine's load: the load average is printed.
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform"), str(ROOT / "bench")]
 LIGHTHOUSE_DIR = ROOT / "bench" / "lighthouse"
 LIGHTHOUSE = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
+RUNNER = LIGHTHOUSE_DIR / "run.mjs"
 DB_NAME = "vstore_bench_lighthouse"
 HOST = "lh.localhost"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -50,7 +52,7 @@ NOINDEX = {"checkout", "order"}
 
 def lighthouse_ensure() -> Path:
     """bench/lighthouse/node_modules from its lock file (npm ci), once."""
-    if not LIGHTHOUSE.exists():
+    if not (LIGHTHOUSE.exists() and (LIGHTHOUSE_DIR / "node_modules" / "puppeteer-core").exists()):
         if not shutil.which("npm"):
             raise SystemExit("npm is missing: run `make sysdeps` (Debian: nodejs and npm)")
         print("installing Lighthouse 12.2.3 (npm ci in bench/lighthouse)…", flush=True)
@@ -277,19 +279,10 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 def lighthouse(url: str, *, cookie: str, chrome: str, out: Path) -> dict[str, int]:
-    cmd = [
-        str(LIGHTHOUSE),
-        url,
-        "--quiet",
-        "--output=json",
-        f"--output-path={out}",
-        f"--only-categories={','.join(CATEGORIES)}",
-        "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
-        "--max-wait-for-load=60000",
-    ]
-    if cookie:
-        cmd.append("--extra-headers=" + json.dumps({"Cookie": f"sessionid={cookie}"}))
-    subprocess.run(cmd, check=True, env=dict(os.environ, CHROME_PATH=chrome), timeout=300)
+    cmd = ["node", str(RUNNER), url, str(out), ",".join(CATEGORIES), chrome]
+    if cookie:  # in the browser's cookie jar (run.mjs): the page's own requests carry it too
+        cmd.append(cookie)
+    subprocess.run(cmd, check=True, cwd=LIGHTHOUSE_DIR, timeout=300)
     report = json.loads(out.read_text())
     return {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
 
