@@ -35,6 +35,7 @@ pytestmark = pytest.mark.usefixtures("catalog_media", "catalog_english")
 
 MUTED = "#555555"  # buyer.css --vs-muted: help texts and secondary lines
 WHITE = "#ffffff"  # cards and sheets
+PAGE = "#f5f5f5"  # buyer.css --vs-page: the page around the cards (links on it use the accent)
 
 
 @pytest.mark.parametrize("key", sorted(THEMES))
@@ -54,7 +55,12 @@ def test_every_theme_reads_at_4_5_to_1(key):
 
 
 def _backgrounds(theme):
-    return [("white", WHITE), ("background", theme.background), ("surface", theme.surface)]
+    return [
+        ("white", WHITE),
+        ("page", PAGE),
+        ("background", theme.background),
+        ("surface", theme.surface),
+    ]
 
 
 @pytest.mark.django_db

@@ -51,6 +51,8 @@ def test_each_theme_colours_the_shop(shops, shop_client, theme):
 
     assert f"--accent: {THEMES[theme].accent}" in page.text
     assert f"theme-{theme}" in page.text
+    # After the site's stylesheet, whose :root defaults would otherwise win the cascade.
+    assert page.text.index("css/vstore.css") < page.text.index("--accent:")
 
 
 def test_creator_edits_appearance_in_her_admin(shops, shop_client):
