@@ -92,7 +92,7 @@ def test_product_page_queries_do_not_grow_with_variants_or_pictures(shops, shop_
 
 
 def _titles(html: str) -> list[str]:
-    return re.findall(r'<h3 class="pc-title">([^<]+)</h3>', html)
+    return re.findall(r'<h[23] class="pc-title">([^<]+)</h[23]>', html)
 
 
 def test_shop_page_lists_goods_on_sale_with_category_price_and_stock_filters(shops, shop_client):
