@@ -1,5 +1,6 @@
 // One Lighthouse run of a page for bench/lighthouse.py, in Debian's Chromium (headless), with
-// Lighthouse's default mobile emulation. A session cookie, when given, goes in the browser's cookie
+// Lighthouse's default mobile emulation and a Chinese phone's language (Accept-Language zh-CN:
+// the shop's pages as its buyers get them, not the English of Lighthouse's en-US default). A session cookie, when given, goes in the browser's cookie
 // jar as a buyer's would be: --extra-headers' Cookie is lost on the page's own requests (the
 // checkout's delivery quote) once the page has set a cookie (csrftoken) of its own.
 //
@@ -13,7 +14,7 @@ const browser = await puppeteer.launch({
   executablePath: chrome,
   headless: true,
   defaultViewport: null,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN", "--accept-lang=zh-CN,zh"],
 });
 try {
   const page = await browser.newPage();
