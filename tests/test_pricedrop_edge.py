@@ -188,6 +188,7 @@ def test_what_the_edge_does_not_know_goes_on_to_django(shops, edge):
     client.set_cookie(django_settings.SESSION_COOKIE_NAME, "x" + "0" * 31, domain="a.localhost")
     with_session = get(client, path)
     assert with_session.status_code == 302 and django.calls == 5
+    assert "no-store" in with_session.headers["Cache-Control"]  # the view's answer as the edge's
     assert counted(shops.a, campaign) == 1
 
 

@@ -116,6 +116,7 @@ def pricedrop_view(request: HttpRequest, pk: str) -> HttpResponse:
     return device_remember(response, device, new_device)
 
 
+@never_cache  # it sets the visitor's cookies: no cache may keep it for the next visitor
 @require_GET
 def pricedrop_share_view(request: HttpRequest, pk: str, code: str) -> HttpResponse:
     """A visit through a sharer's link: counted by counting's rules, then the campaign page."""
