@@ -4,6 +4,7 @@ best practices and SEO ≥ 95; checkout and the order page are noindex, so their
 design).
 
     .venv/bin/python -m config.stack exec -- .venv/bin/python bench/lighthouse.py [--runs N]
+        [--pages home,article,product,checkout,order]
 
 Self-contained, in the style of bench/storefront.py: its own database (vstore_bench_lighthouse,
 dropped and made anew) on the server DATABASE_URL names and Redis database 13, so the demo data
@@ -303,6 +304,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per page (the median is shown)")
     parser.add_argument("--chrome", default=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
+    parser.add_argument(
+        "--pages",
+        default="home,article,product,checkout,order",
+        help="comma-separated pages to run (default: all five)",
+    )
     args = parser.parse_args()
     lighthouse_ensure()
     var_dir = ROOT / "var" / "bench-lighthouse"
@@ -321,6 +327,8 @@ def main() -> None:
         base = f"http://{HOST}:{port}"
         wait_ready(base + "/", proc)
         for name, path in paths.items():
+            if name not in args.pages.split(","):
+                continue
             runs = [
                 lighthouse(
                     base + path,
