@@ -61,19 +61,6 @@ RATES_DEFAULT = {"fan": (3, 3), "client": (60, 1)}
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-# Both counters in one round trip. Fixed windows: the window's number is part of the key, so a
-# key lives at most one window (its expiry is set by the press that made it). A press already
-# over the fan's rate is not counted against her address: one script behind a carrier NAT must
-# not use up the presses of every other buyer behind it.
-_RATE_LUA = """
-local f = redis.call('INCR', KEYS[1])
-if f == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if f > tonumber(ARGV[3]) then return {f, 0} end
-local c = redis.call('INCR', KEYS[2])
-if c == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
-return {f, c}
-"""
-
 
 @lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
@@ -82,11 +69,6 @@ def _client(url: str) -> redis.Redis:
 
 def redis_client() -> redis.Redis:
     return _client(settings.REDIS_URL)
-
-
-@lru_cache(maxsize=4)
-def _rate_script(url: str) -> Any:
-    return _client(url).register_script(_RATE_LUA)
 
 
 def _rates() -> dict[str, tuple[int, int]]:
@@ -162,7 +144,7 @@ def _form(environ: dict[str, Any]) -> dict[str, str] | None:
 
 def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """The status code and JSON of one 抢购 press (ENVIRON: a WSGI request)."""
-    from .gate import gate_grab, gate_grab_rated, gate_loaded
+    from .gate import gate_grab, gate_grab_rated, gate_loaded, gate_rate_ok
 
     if environ.get("REQUEST_METHOD") != "POST":
         return 405, {"result": "bad"}
@@ -176,9 +158,9 @@ def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         token = grab_token_read(form.get("t", ""), schema=schema)
     except TokenInvalid:
         return 403, {"result": "invalid"}
-    rates = _rates()
-    fan_n, fan_s = rates["fan"]
-    cli_n, cli_s = rates["client"]
+    limits = _rates()
+    fan_n, fan_s = limits["fan"]
+    cli_n, cli_s = limits["client"]
     now = time.time()
     client = client_bucket(cast(HttpRequest, _Meta(environ))) or "-"
     # Under the gate's hash tag (gate.keys): a sale's keys stay on one Redis Cluster slot.
@@ -188,13 +170,13 @@ def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         f"{base}:rc:{client}:{int(now // cli_s)}",
     )
     captcha = getattr(settings, "VSTORE_FLASH_CAPTCHA", "")
+    rates = (fan_s + 1, cli_s + 1, fan_n, cli_n)
     try:
         if captcha:
             # The provider's check goes between the limits and the gate: two round trips.
-            counted = _rate_script(settings.REDIS_URL)(
-                keys=list(rate_keys), args=[fan_s + 1, cli_s + 1, fan_n]
-            )
-            if int(counted[0]) > fan_n or int(counted[1]) > cli_n:
+            if not gate_rate_ok(
+                schema=schema, sale_id=token.sale_id, rate_keys=rate_keys, rates=rates
+            ):
                 return 429, {"result": "too_fast"}
             if not import_string(captcha)(
                 environ, schema=schema, sale_id=token.sale_id, fan_id=token.fan_id
@@ -211,7 +193,7 @@ def flash_grab_answer(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
                 fan_id=token.fan_id,
                 idem_key=form["k"],
                 rate_keys=rate_keys,
-                rates=(fan_s + 1, cli_s + 1, fan_n, cli_n),
+                rates=rates,
             )
     except redis.RedisError:
         return 503, {"result": "retry"}

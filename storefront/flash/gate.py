@@ -116,23 +116,32 @@ redis.call('XADD', KEYS[6], '*', 'g', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3
 return {'won', tostring(dl), 0}
 """
 
-# The press's rate limits and the grab in one script (one round trip on the rush's path):
-# KEYS: m l i b r s n, then the fan's and the client's window counters (edge.py names them);
-# ARGV: fan idem now_ms, then fan window ttl, client window ttl, fan max, client max.
-# Fixed windows: the window's number is in the key, so a key lives at most one window. A press
-# already over the fan's rate is not counted against her address: one script behind a
-# carrier NAT must not use up the presses of every other buyer behind it.
-_RATED_GRAB = (
-    """
-local f = redis.call('INCR', KEYS[8])
-if f == 1 then redis.call('EXPIRE', KEYS[8], ARGV[4]) end
-if f > tonumber(ARGV[6]) then return {'too_fast', '', 0} end
-local c = redis.call('INCR', KEYS[9])
-if c == 1 then redis.call('EXPIRE', KEYS[9], ARGV[5]) end
-if c > tonumber(ARGV[7]) then return {'too_fast', '', 0} end
+
+def _rate_lua(fan: int, client: int, arg: int) -> str:
+    """The press's rate limits as the start of a script: the fan's and the client's window
+    counters are KEYS[FAN] and KEYS[CLIENT] (edge.py names them, under the sale's hash tag);
+    ARGV[ARG..ARG+3]: fan window ttl, client window ttl, fan max, client max. Over either,
+    the script returns "too_fast" there.
+
+    Fixed windows: the window's number is in the key, so a key lives at most one window. A
+    press already over the fan's rate is not counted against her address: one script behind a
+    carrier NAT must not use up the presses of every other buyer behind it."""
+    return f"""
+local f = redis.call('INCR', KEYS[{fan}])
+if f == 1 then redis.call('EXPIRE', KEYS[{fan}], ARGV[{arg}]) end
+if f > tonumber(ARGV[{arg + 2}]) then return {{'too_fast', '', 0}} end
+local c = redis.call('INCR', KEYS[{client}])
+if c == 1 then redis.call('EXPIRE', KEYS[{client}], ARGV[{arg + 1}]) end
+if c > tonumber(ARGV[{arg + 3}]) then return {{'too_fast', '', 0}} end
 """
-    + _GRAB
-)
+
+
+# KEYS: the two window counters; ARGV: the four rates. The limits alone (a captcha's check
+# goes between them and the gate).
+_RATE = _rate_lua(1, 2, 1) + "return {'ok', '', 0}\n"
+# KEYS: m l i b r s n, then the two window counters; ARGV: fan idem now_ms, then the rates.
+# The limits and the grab in one script: one round trip on the rush's path.
+_RATED_GRAB = _rate_lua(8, 9, 4) + _GRAB
 
 # KEYS: m l i b   ARGV: fan idem. A won grab's unit back into the sale (once). 1 if released.
 _RELEASE = """
@@ -277,6 +286,22 @@ def gate_grab(
     return Grab(cast(GrabStatus, _text(status)), deadline_ms, bool(int(dup)))
 
 
+def _rate_keys_checked(schema: str, sale_id: int, rate_keys: tuple[str, str]) -> list[str]:
+    tag = f"flash:{{{schema}:{int(sale_id)}}}:"
+    if not all(k.startswith(tag) for k in rate_keys):
+        raise ValueError("rate keys outside the sale's hash tag")
+    return list(rate_keys)
+
+
+def gate_rate_ok(
+    *, schema: str, sale_id: int, rate_keys: tuple[str, str], rates: tuple[int, int, int, int]
+) -> bool:
+    """Count a press against the fan's and the client's windows (RATE_KEYS, under the sale's
+    hash tag) and their RATES (fan ttl, client ttl, fan max, client max); False: too fast."""
+    status = _run(_RATE, _rate_keys_checked(schema, sale_id, rate_keys), list(rates))[0]
+    return _text(status) == "ok"
+
+
 def gate_grab_rated(
     *,
     schema: str,
@@ -287,19 +312,14 @@ def gate_grab_rated(
     rates: tuple[int, int, int, int],
     now_ms: int | None = None,
 ) -> Grab:
-    """gate_grab behind the press's rate limits, in the same script: "too_fast" when the fan's
-    or the client's window (RATE_KEYS, under the sale's hash tag) is over its RATES (fan ttl,
-    client ttl, fan max, client max), and then the gate is not asked."""
+    """gate_rate_ok and then gate_grab in one script: "too_fast" over the rates, and then the
+    gate is not asked."""
     if not _valid(schema, sale_id, fan_id, idem_key):
         return Grab("unknown")
-    tag = f"flash:{{{schema}:{int(sale_id)}}}:"
-    if not all(k.startswith(tag) for k in rate_keys):
-        raise ValueError("rate keys outside the sale's hash tag")
+    keys = _rate_keys_checked(schema, sale_id, rate_keys)
     at = now_ms if now_ms is not None else _now()
     status, deadline, dup = _run(
-        _RATED_GRAB,
-        [*_key_list(schema, sale_id)[:7], *rate_keys],
-        [fan_id, idem_key, at, *rates],
+        _RATED_GRAB, [*_key_list(schema, sale_id)[:7], *keys], [fan_id, idem_key, at, *rates]
     )
     deadline_ms = int(deadline) if deadline not in (b"", "", None) else None
     return Grab(cast(GrabStatus, _text(status)), deadline_ms, bool(int(dup)))
