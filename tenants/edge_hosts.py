@@ -9,6 +9,7 @@ none on the hot path. A suspended shop, the template and the platform are no sho
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ class EdgeShop:
 
 _hosts: dict[str, tuple[float, EdgeShop | None]] = {}
 HOSTS_KEPT = 5000
+# What a Domain row can hold (IDNs arrive as punycode): anything else (a NUL byte, which
+# PostgreSQL refuses in text, spaces, another charset) is no shop and never reaches a query.
+_HOSTNAME = re.compile(r"[a-z0-9.-]{1,253}\Z")
 
 
 def environ_hostname(environ: dict[str, Any]) -> str:
@@ -33,7 +37,8 @@ def environ_hostname(environ: dict[str, Any]) -> str:
     if host.startswith("["):  # an IPv6 literal is never a shop
         return ""
     host = host.rsplit(":", 1)[0] if ":" in host else host
-    return host.rstrip(".").removeprefix("www.")
+    host = host.rstrip(".").removeprefix("www.")
+    return host if _HOSTNAME.match(host) else ""
 
 
 def edge_shop(hostname: str) -> EdgeShop | None:
@@ -42,7 +47,7 @@ def edge_shop(hostname: str) -> EdgeShop | None:
     entry = _hosts.get(hostname)
     if entry is not None and entry[0] > now:
         return entry[1]
-    if not hostname or len(hostname) > 253:
+    if not _HOSTNAME.match(hostname):
         return None
     from django.db import DatabaseError, connection
 

@@ -260,3 +260,20 @@ def test_a_counted_share_sends_its_flush_to_the_shops_schema(shops, edge):
     assert counted(shops.a, campaign) == 2
     # The edge runs in the public schema: the task must be sent to the shop's, not to that.
     assert [h.get("_schema_name") for h in sent] == [shops.a.schema_name]
+
+
+@pytest.mark.parametrize(
+    "host", ["a\x00.localhost", "a.localhost\x00", "a b.localhost", "ä.localhost", "x" * 300, ""]
+)
+def test_a_forged_host_reaches_no_query_and_no_500(shops, host):
+    from storefront.flash.edge import flash_grab_answer
+    from tenants.edge_hosts import edge_shop, environ_hostname
+
+    edge_shops_forget()
+    environ = {"HTTP_HOST": host, "REQUEST_METHOD": "POST"}
+    assert environ_hostname(environ) == ""
+    with CaptureQueriesContext(connection) as queries:
+        assert edge_shop(environ_hostname(environ)) is None
+        assert flash_grab_answer(environ) == (404, {"result": "bad"})
+    assert len(queries) == 0
+    assert environ_hostname({"HTTP_HOST": "WWW.A.localhost:8000"}) == "a.localhost"
