@@ -283,6 +283,8 @@ def test_the_beat_task_rolls_up_every_live_shop_beside_the_template_and_pool(
     assert result.get() == 5
     assert counts(shops.a) == {(MONDAY, "article_view", 5, 0, ""): 3}
     assert counts(shops.b) == {(MONDAY, "card_tap", 5, 4, ""): 2}
+    # The dashboard's rows, summed over listings, written by the same task run.
+    assert page_counts(shops.b) == {(MONDAY, "card_tap", 5, ""): 2}
     assert visitors(shops.a) == {MONDAY: 1} and visitors(shops.b) == {}
     with tenant_context(Tenant.objects.get(schema_name=pooled_schema)):
         assert not DailyCount.objects.exists()

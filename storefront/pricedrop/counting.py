@@ -195,8 +195,8 @@ def visit_count(
         key(campaign_id, "pending", shop_id=shop_id),
         key(campaign_id, "flushq", shop_id=shop_id),
     ]
-    args = [sharer_id, visitor, device, fan, address, ADDRESS_MAX, MINUTE_MAX, now_ms, LIVE_TTL]
-    args.append(FLUSH_DELAY)
+    args = [sharer_id, visitor, device, fan, address]
+    args += [ADDRESS_MAX, MINUTE_MAX, now_ms, LIVE_TTL, FLUSH_DELAY]
     found = visit_script(keys=keys, args=args)  # type: ignore[operator]
     flush = len(found) > 2 and int(found[2]) == 1
     return Visit(outcome=int(found[0]), counted=int(found[1]), flush=flush)
