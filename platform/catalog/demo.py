@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from .demo_photos import demo_photo
 from .models import Category, Supplier
 from .services.images import product_image_add
 from .services.prices import PriceTerms
@@ -20,7 +21,7 @@ from .services.suppliers import (
     supplier_status_set,
 )
 from .services.vetting import CHECKLIST_ITEMS, product_approve, product_review_start, product_submit
-from .testing import pdf_upload, png_upload
+from .testing import pdf_upload
 
 DEMO_PASSWORD = "vstore-demo"  # noqa: S105 - demo data on the developer's own machine
 
@@ -120,7 +121,7 @@ def demo_catalog_ensure() -> int:
                     stock=200,
                 )
             product_image_add(
-                product=product, supplier=supplier, actor=user, file=png_upload(size=(600, 600))
+                product=product, supplier=supplier, actor=user, file=demo_photo(title)
             )
             product_submit(product=product, supplier=supplier, actor=user)
             product_review_start(product=product, actor=staff)
